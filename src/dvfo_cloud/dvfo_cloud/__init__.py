@@ -1,0 +1,1 @@
+"""DVFO cloud node: the tail server (thin: the logic lives in dvfo_core)."""

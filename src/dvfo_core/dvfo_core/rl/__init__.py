@@ -1,0 +1,1 @@
+"""The DVFO governor: environment over the twin, agents, baselines, oracle, evaluation."""

@@ -1,0 +1,328 @@
+"""The Cyclone DDS adapter: DVFO nodes without ROS 2, speaking the ROS 2 wire conventions.
+
+Topic ``/a/b`` is DDS topic ``rt/a/b``; type ``pkg/msg/Name`` is ``pkg::msg::dds_::Name_``; samples
+are plain XCDR1 final structs; endpoints advertise no XTypes type information (as
+``rmw_cyclonedds_cpp``), so a real ROS 2 node on the same domain talks to these nodes.
+The domain comes from ``ROS_DOMAIN_ID``; ``CYCLONEDDS_URI`` wins over the shipped loopback file.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cyclonedds.core import InstanceState, Policy, Qos, ReadCondition, SampleState, ViewState, WaitSet
+from cyclonedds.domain import DomainParticipant
+from cyclonedds.pub import DataWriter
+from cyclonedds.sub import DataReader, InvalidSample
+from cyclonedds.topic import Topic
+from cyclonedds.util import duration
+
+from dvfo_core.errors import ConfigError
+from dvfo_core.paths import config_dir
+from dvfo_core.runtime.dds_typeinfo import strip_type_information
+from dvfo_core.runtime.msgs import dds_topic_name, message_class, normalize_type_name
+from dvfo_core.runtime.params import ParameterStore, ParamSpec, ParamValue, load_parameter_file
+from dvfo_core.runtime.port import Node
+from dvfo_core.runtime.qos import QosProfile, parse_qos
+
+LOOPBACK_CONFIG = "cyclonedds-loopback.xml"
+_lock = threading.Lock()
+_participants: dict[int, DomainParticipant] = {}
+
+
+def domain_id() -> int:
+    """The DDS domain: ``ROS_DOMAIN_ID`` (default 0), as ROS 2 does."""
+    raw = os.environ.get("ROS_DOMAIN_ID", "0").strip() or "0"
+    if not raw.isdigit() or int(raw) > 232:
+        raise ConfigError(f"ROS_DOMAIN_ID={raw!r} is not a domain id (0..232)")
+    return int(raw)
+
+
+def ensure_cyclone_config() -> str:
+    """Point Cyclone at the shipped loopback configuration unless ``CYCLONEDDS_URI`` is set."""
+    uri = os.environ.get("CYCLONEDDS_URI")
+    if not uri:
+        path = Path(config_dir()) / LOOPBACK_CONFIG
+        if not path.is_file():
+            raise ConfigError(f"{path} is missing and CYCLONEDDS_URI is not set")
+        uri = path.resolve().as_uri()
+        os.environ["CYCLONEDDS_URI"] = uri
+    return uri
+
+
+def participant(domain: int | None = None) -> DomainParticipant:
+    """The process's participant on ``domain`` (one per process and domain, as rmw does)."""
+    domain = domain_id() if domain is None else domain
+    with _lock:
+        if domain not in _participants:
+            ensure_cyclone_config()
+            _participants[domain] = DomainParticipant(domain)
+        return _participants[domain]
+
+
+def to_dds_qos(profile: QosProfile) -> Qos:
+    """A Cyclone ``Qos`` for a profile, with the XCDR1 data representation rmw uses."""
+    policies: list[Any] = [
+        Policy.Reliability.Reliable(max_blocking_time=duration(milliseconds=100))
+        if profile.reliability == "reliable"
+        else Policy.Reliability.BestEffort,
+        Policy.History.KeepLast(profile.depth),
+        Policy.Durability.TransientLocal
+        if profile.durability == "transient_local"
+        else Policy.Durability.Volatile,
+        Policy.DataRepresentation(use_cdrv0_representation=True),
+    ]
+    return Qos(*policies)
+
+
+_topics: dict[tuple[int, str, str], Topic] = {}
+
+
+def _topic(dp: DomainParticipant, type_name: str, ros_topic: str) -> tuple[Topic, type]:
+    cls = message_class(type_name)
+    key = (id(dp), dds_topic_name(ros_topic), cls.__idl_typename__)
+    with _lock:
+        if key not in _topics:
+            topic = Topic(dp, key[1], cls)
+            strip_type_information(topic, cls)
+            _topics[key] = topic
+    return _topics[key], cls
+
+
+def resolve_topic(topic: str, namespace: str) -> str:
+    """Absolute topic name: relative names (no leading ``/``) live under the namespace."""
+    if topic.startswith("/"):
+        return topic
+    ns = namespace.rstrip("/")
+    return f"{ns}/{topic}" if ns else f"/{topic}"
+
+
+class DdsPublisher:
+    """Publishes one message type on one topic."""
+
+    def __init__(self, dp: DomainParticipant, type_name: str, topic: str, profile: QosProfile) -> None:
+        self.topic_name = topic
+        self._topic, self.msg_class = _topic(dp, type_name, topic)
+        self._writer = DataWriter(dp, self._topic, qos=to_dds_qos(profile))
+
+    def publish(self, msg: Any) -> None:
+        """Send ``msg`` (an instance of :attr:`msg_class`)."""
+        self._writer.write(msg)
+
+    def matched_count(self) -> int:
+        """Number of matched subscriptions."""
+        return len(self._writer.get_matched_subscriptions())
+
+
+@dataclass
+class DdsSubscription:
+    """A reader and the callback its samples go to."""
+
+    topic_name: str
+    reader: DataReader
+    condition: ReadCondition
+    callback: Callable[[Any], None]
+
+
+@dataclass(order=True)
+class DdsTimer:
+    """A periodic callback."""
+
+    due: float
+    period: float = field(compare=False)
+    callback: Callable[[], None] = field(compare=False)
+    cancelled: bool = field(default=False, compare=False)
+
+    def cancel(self) -> None:
+        """Stop calling the callback."""
+        self.cancelled = True
+
+
+class DdsNode(Node):
+    """A node on the Cyclone DDS adapter."""
+
+    runtime = "dds"
+
+    def __init__(
+        self,
+        name: str,
+        namespace: str = "",
+        params_file: str | Path | None = None,
+        overrides: dict[str, Any] | None = None,
+        domain: int | None = None,
+    ) -> None:
+        self._name = name
+        self.namespace = namespace
+        self.dp = participant(domain)
+        values: dict[str, Any] = {}
+        if params_file:
+            values.update(load_parameter_file(params_file, name, namespace))
+        values.update(overrides or {})
+        self._params = ParameterStore(name, values)
+        self._logger = logging.getLogger(f"dvfo.{name}")
+        self.subscriptions: list[DdsSubscription] = []
+        self.timers: list[DdsTimer] = []
+        self.publishers: list[DdsPublisher] = []
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def logger(self) -> logging.Logger:
+        return self._logger
+
+    def msg(self, type_name: str) -> type:
+        return message_class(normalize_type_name(type_name))
+
+    def publisher(self, type_name: str, topic: str, qos: str | QosProfile = "default") -> DdsPublisher:
+        pub = DdsPublisher(self.dp, type_name, resolve_topic(topic, self.namespace), parse_qos(qos))
+        self.publishers.append(pub)
+        return pub
+
+    def subscribe(
+        self,
+        type_name: str,
+        topic: str,
+        callback: Callable[[Any], None],
+        qos: str | QosProfile = "default",
+    ) -> DdsSubscription:
+        full = resolve_topic(topic, self.namespace)
+        dds_topic, _cls = _topic(self.dp, type_name, full)
+        reader = DataReader(self.dp, dds_topic, qos=to_dds_qos(parse_qos(qos)))
+        cond = ReadCondition(reader, SampleState.Any | ViewState.Any | InstanceState.Any)
+        sub = DdsSubscription(full, reader, cond, callback)
+        self.subscriptions.append(sub)
+        return sub
+
+    def timer(self, period_s: float, callback: Callable[[], None]) -> DdsTimer:
+        if period_s <= 0:
+            raise ConfigError(f"timer period must be positive, got {period_s}")
+        tm = DdsTimer(time.monotonic() + period_s, period_s, callback)
+        self.timers.append(tm)
+        return tm
+
+    def declare(self, spec: ParamSpec) -> ParamValue:
+        return self._params.declare(spec)
+
+    def param(self, name: str) -> ParamValue:
+        return self._params.get(name)
+
+    def set_param(self, name: str, value: ParamValue) -> None:
+        self._params.set(name, value)
+        self._logger.info("parameter %s set to %r", name, value)
+
+    def on_param_change(self, callback: Callable[[str, ParamValue], None]) -> None:
+        self._params.on_change(callback)
+
+    @property
+    def parameters(self) -> ParameterStore:
+        """The node's parameter store (declared specs and values)."""
+        return self._params
+
+    def now_ns(self) -> int:
+        return time.time_ns()
+
+    def destroy(self) -> None:
+        for tm in self.timers:
+            tm.cancel()
+        self.subscriptions.clear()
+        self.publishers.clear()
+
+
+class Executor:
+    """Single-threaded executor for DDS nodes: waits on readers and timers with finite waits.
+
+    Waits never exceed ``max_wait_s`` so that SIGINT (KeyboardInterrupt) is seen promptly.
+    """
+
+    def __init__(self, nodes: Iterable[DdsNode] = (), max_wait_s: float = 0.1) -> None:
+        self.nodes: list[DdsNode] = []
+        self.max_wait_s = max_wait_s
+        self._waitsets: dict[int, WaitSet] = {}
+        self._attached: set[int] = set()
+        self._stop = threading.Event()
+        for node in nodes:
+            self.add(node)
+
+    def add(self, node: DdsNode) -> None:
+        """Spin ``node`` too."""
+        self.nodes.append(node)
+
+    def stop(self) -> None:
+        """Make :meth:`spin` return (thread-safe)."""
+        self._stop.set()
+
+    def _waitset(self, node: DdsNode) -> WaitSet:
+        ws = self._waitsets.get(id(node.dp))
+        if ws is None:
+            ws = self._waitsets[id(node.dp)] = WaitSet(node.dp)
+        for sub in node.subscriptions:
+            if id(sub.condition) not in self._attached:
+                ws.attach(sub.condition)
+                self._attached.add(id(sub.condition))
+        return ws
+
+    def _due_timers(self, now: float) -> list[DdsTimer]:
+        due = []
+        for node in self.nodes:
+            for tm in node.timers:
+                if not tm.cancelled and tm.due <= now:
+                    due.append(tm)
+        heapq.heapify(due)
+        return due
+
+    def _next_due(self) -> float:
+        dues = [tm.due for n in self.nodes for tm in n.timers if not tm.cancelled]
+        return min(dues) if dues else float("inf")
+
+    def spin_once(self, timeout_s: float | None = None) -> int:
+        """Wait up to ``timeout_s`` (capped by :attr:`max_wait_s` and the next timer), then dispatch.
+
+        Returns the number of callbacks run.
+        """
+        wait = self.max_wait_s if timeout_s is None else min(timeout_s, self.max_wait_s)
+        wait = max(0.0, min(wait, self._next_due() - time.monotonic()))
+        waitsets = {id(n.dp): self._waitset(n) for n in self.nodes}
+        if wait > 0:
+            for ws in waitsets.values():  # one participant per process in practice
+                ws.wait(duration(seconds=wait))
+                break
+        ran = 0
+        for node in list(self.nodes):
+            for sub in list(node.subscriptions):
+                while True:
+                    samples = sub.reader.take(N=64)
+                    if not samples:
+                        break
+                    for sample in samples:
+                        if isinstance(sample, InvalidSample):  # dispose/unregister notices
+                            continue
+                        sub.callback(sample)
+                        ran += 1
+        now = time.monotonic()
+        for tm in self._due_timers(now):
+            tm.due = max(tm.due + tm.period, now)  # never a burst of catch-up calls
+            tm.callback()
+            ran += 1
+        return ran
+
+    def spin(self, duration_s: float | None = None, until: Callable[[], bool] | None = None) -> None:
+        """Spin until :meth:`stop`, ``until()`` is true, or ``duration_s`` passes."""
+        end = None if duration_s is None else time.monotonic() + duration_s
+        self._stop.clear()
+        while not self._stop.is_set():
+            if until is not None and until():
+                return
+            remaining = None if end is None else end - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return
+            self.spin_once(remaining)

@@ -1,0 +1,58 @@
+"""``/diagnostics`` for every node: periodic ``diagnostic_msgs/DiagnosticArray`` from status checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from dvfo_core.runtime.port import Node
+
+OK, WARN, ERROR, STALE = "OK", "WARN", "ERROR", "STALE"
+
+
+@dataclass
+class Status:
+    """One check's result: a level name, a message and key/value details."""
+
+    level: str = OK
+    message: str = "ok"
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+class Diagnostics:
+    """Publishes the node's status checks on ``/diagnostics`` every ``period_s`` seconds."""
+
+    def __init__(self, node: Node, hardware_id: str = "", period_s: float = 1.0) -> None:
+        self.node = node
+        self.hardware_id = hardware_id
+        self._checks: list[tuple[str, Callable[[], Status]]] = []
+        self._pub = node.publisher("diagnostic_msgs/msg/DiagnosticArray", "/diagnostics", "default")
+        self._array = node.msg("diagnostic_msgs/msg/DiagnosticArray")
+        self._status = node.msg("diagnostic_msgs/msg/DiagnosticStatus")
+        self._kv = node.msg("diagnostic_msgs/msg/KeyValue")
+        node.timer(period_s, self.publish)
+
+    def add(self, name: str, check: Callable[[], Status]) -> None:
+        """Add a check; ``name`` shows as ``<node>: <name>`` in ``rqt_robot_monitor``."""
+        self._checks.append((name, check))
+
+    def publish(self) -> None:
+        """Run the checks and publish one ``DiagnosticArray`` now."""
+        msg = self._array()
+        msg.header.stamp = self.node.stamp()
+        statuses = []
+        for name, check in self._checks:
+            try:
+                result = check()
+            except Exception as exc:  # a failing check is itself a diagnostic
+                result = Status(ERROR, f"check failed: {exc}")
+            st = self._status()
+            st.level = getattr(self._status, result.level)
+            st.name = f"{self.node.name}: {name}"
+            st.message = result.message
+            st.hardware_id = self.hardware_id
+            st.values = [self._kv(key=str(k), value=str(v)) for k, v in result.values.items()]
+            statuses.append(st)
+        msg.status = statuses
+        self._pub.publish(msg)

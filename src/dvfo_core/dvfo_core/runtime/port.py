@@ -1,0 +1,102 @@
+"""The narrow port that DVFO nodes are written against.
+
+A node's logic takes a :class:`Node` and uses only what is here: publishers, subscriptions,
+timers, declared parameters with change callbacks, a logger and a clock. Two adapters implement
+it: :mod:`dvfo_core.runtime.dds` (Cyclone DDS, ROS 2 wire conventions, no ROS needed) and
+:mod:`dvfo_core.runtime.ros` (rclpy on a robot). Message types are named by their ROS 2 type
+string (``dvfo_msgs/msg/FeatureMap``) and their classes come from :meth:`Node.msg`.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from dvfo_core.runtime.params import ParamSpec, ParamValue
+from dvfo_core.runtime.qos import QosProfile
+
+
+class Publisher(Protocol):
+    """Publishes messages of one type on one topic."""
+
+    def publish(self, msg: Any) -> None:
+        """Send ``msg``."""
+
+
+class Node(ABC):
+    """A ROS 2-like node: the only middleware surface node logic may touch."""
+
+    #: ``"dds"`` or ``"rclpy"``
+    runtime: str = ""
+
+    @property
+    @abstractmethod
+    def name(self) -> str:
+        """The node's name (without namespace)."""
+
+    @property
+    @abstractmethod
+    def logger(self) -> logging.Logger | Any:
+        """A logger with ``debug/info/warning/error`` (rclpy's or :mod:`logging`'s)."""
+
+    @abstractmethod
+    def msg(self, type_name: str) -> type:
+        """The message class of ROS 2 type ``type_name`` for this runtime."""
+
+    @abstractmethod
+    def publisher(self, type_name: str, topic: str, qos: str | QosProfile = "default") -> Publisher:
+        """A publisher of ``type_name`` on ``topic`` (relative names resolve in the namespace)."""
+
+    @abstractmethod
+    def subscribe(
+        self,
+        type_name: str,
+        topic: str,
+        callback: Callable[[Any], None],
+        qos: str | QosProfile = "default",
+    ) -> Any:
+        """Call ``callback(msg)`` for each message on ``topic``."""
+
+    @abstractmethod
+    def timer(self, period_s: float, callback: Callable[[], None]) -> Any:
+        """Call ``callback()`` every ``period_s`` seconds while the node spins."""
+
+    @abstractmethod
+    def declare(self, spec: ParamSpec) -> ParamValue:
+        """Declare a parameter; returns its value (from the parameter file or the default)."""
+
+    def declare_all(self, specs: list[ParamSpec]) -> dict[str, ParamValue]:
+        """Declare several parameters; returns ``{name: value}``."""
+        return {spec.name: self.declare(spec) for spec in specs}
+
+    @abstractmethod
+    def param(self, name: str) -> ParamValue:
+        """The current value of a declared parameter."""
+
+    @abstractmethod
+    def set_param(self, name: str, value: ParamValue) -> None:
+        """Set a declared parameter (validated; raises :class:`ParameterError` when rejected)."""
+
+    @abstractmethod
+    def on_param_change(self, callback: Callable[[str, ParamValue], None]) -> None:
+        """Call ``callback(name, value)`` after each accepted parameter change."""
+
+    @abstractmethod
+    def now_ns(self) -> int:
+        """The node clock, nanoseconds since the epoch (ROS time)."""
+
+    def stamp(self, ns: int | None = None) -> Any:
+        """A ``builtin_interfaces/Time`` for ``ns`` (default: now)."""
+        ns = self.now_ns() if ns is None else ns
+        return self.msg("builtin_interfaces/msg/Time")(sec=ns // 1_000_000_000, nanosec=ns % 1_000_000_000)
+
+    @abstractmethod
+    def destroy(self) -> None:
+        """Release the node's entities."""
+
+
+def stamp_to_ns(stamp: Any) -> int:
+    """Nanoseconds of a ``builtin_interfaces/Time``."""
+    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)

@@ -1,0 +1,145 @@
+"""The rclpy adapter: the same node logic on a robot with ROS 2 (Humble or later).
+
+Thin by design: every call maps onto one rclpy call. Import this module only when rclpy
+imports (see :func:`dvfo_core.runtime.rclpy_available`); nothing else in the project imports
+rclpy. Parameters come from ``--ros-args --params-file`` as ``ros2 launch`` passes them, and are
+validated by the same :class:`~dvfo_core.runtime.params.ParamSpec` as on the DDS adapter.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import rclpy
+from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.node import Node as RclpyNode
+from rclpy.parameter import Parameter
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rosidl_runtime_py.utilities import get_message
+
+from dvfo_core.runtime.params import ParameterError, ParamSpec, ParamValue
+from dvfo_core.runtime.port import Node
+from dvfo_core.runtime.qos import QosProfile, parse_qos
+
+
+def to_rclpy_qos(profile: QosProfile) -> QoSProfile:
+    """An rclpy ``QoSProfile`` for a profile."""
+    return QoSProfile(
+        history=HistoryPolicy.KEEP_LAST,
+        depth=profile.depth,
+        reliability=ReliabilityPolicy.RELIABLE
+        if profile.reliability == "reliable"
+        else ReliabilityPolicy.BEST_EFFORT,
+        durability=DurabilityPolicy.TRANSIENT_LOCAL
+        if profile.durability == "transient_local"
+        else DurabilityPolicy.VOLATILE,
+    )
+
+
+class RosNode(Node):
+    """A node on rclpy."""
+
+    runtime = "rclpy"
+
+    def __init__(self, name: str, namespace: str = "", args: Sequence[str] | None = None) -> None:
+        if not rclpy.ok():
+            rclpy.init(args=list(args) if args is not None else None)
+        self._node = RclpyNode(name, namespace=namespace or None)
+        self._specs: dict[str, ParamSpec] = {}
+        self._values: dict[str, ParamValue] = {}
+        self._callbacks: list[Callable[[str, ParamValue], None]] = []
+        self._node.add_on_set_parameters_callback(self._on_set)
+
+    @property
+    def name(self) -> str:
+        return self._node.get_name()
+
+    @property
+    def logger(self) -> Any:
+        return self._node.get_logger()
+
+    @property
+    def rclpy_node(self) -> RclpyNode:
+        """The wrapped ``rclpy.node.Node`` (for launch tooling and lifecycle wrappers)."""
+        return self._node
+
+    def msg(self, type_name: str) -> type:
+        return get_message(type_name)
+
+    def publisher(self, type_name: str, topic: str, qos: str | QosProfile = "default") -> Any:
+        return self._node.create_publisher(get_message(type_name), topic, to_rclpy_qos(parse_qos(qos)))
+
+    def subscribe(
+        self,
+        type_name: str,
+        topic: str,
+        callback: Callable[[Any], None],
+        qos: str | QosProfile = "default",
+    ) -> Any:
+        return self._node.create_subscription(
+            get_message(type_name), topic, callback, to_rclpy_qos(parse_qos(qos))
+        )
+
+    def timer(self, period_s: float, callback: Callable[[], None]) -> Any:
+        return self._node.create_timer(period_s, callback)
+
+    def declare(self, spec: ParamSpec) -> ParamValue:
+        descriptor = ParameterDescriptor(description=spec.description, read_only=spec.read_only)
+        param = self._node.declare_parameter(spec.name, spec.default, descriptor)
+        value = spec.validate(param.value, self.name)
+        self._specs[spec.name] = spec
+        self._values[spec.name] = value
+        return value
+
+    def param(self, name: str) -> ParamValue:
+        if name not in self._values:
+            raise ParameterError(f"parameter {self.name}.{name} is not declared")
+        return self._values[name]
+
+    def set_param(self, name: str, value: ParamValue) -> None:
+        result = self._node.set_parameters([Parameter(name, value=value)])[0]
+        if not result.successful:
+            raise ParameterError(result.reason)
+
+    def on_param_change(self, callback: Callable[[str, ParamValue], None]) -> None:
+        self._callbacks.append(callback)
+
+    def _on_set(self, params: list[Parameter]) -> SetParametersResult:
+        accepted: dict[str, ParamValue] = {}
+        try:
+            for p in params:
+                spec = self._specs.get(p.name)
+                if spec is None:  # declared outside the port (e.g. use_sim_time): rclpy's own rules
+                    continue
+                accepted[p.name] = spec.validate(p.value, self.name)
+            for name, value in accepted.items():
+                self._values[name] = value
+                for callback in self._callbacks:
+                    callback(name, value)
+        except Exception as exc:  # a rejected value is an answer to the caller, not a crash
+            return SetParametersResult(successful=False, reason=str(exc))
+        return SetParametersResult(successful=True)
+
+    def now_ns(self) -> int:
+        return self._node.get_clock().now().nanoseconds
+
+    def destroy(self) -> None:
+        self._node.destroy_node()
+
+
+def spin(nodes: Sequence[RosNode], duration_s: float | None = None) -> None:
+    """Spin ``nodes`` on one executor until shutdown (or ``duration_s``)."""
+    executor = SingleThreadedExecutor()
+    for node in nodes:
+        executor.add_node(node.rclpy_node)
+    clock_end = None if duration_s is None else time.monotonic() + duration_s
+    try:
+        while rclpy.ok():
+            executor.spin_once(timeout_sec=0.1)
+            if clock_end is not None and time.monotonic() >= clock_end:
+                break
+    finally:
+        executor.shutdown()

@@ -1,0 +1,1 @@
+"""Split inference: model zoo with DAG-safe split points, spatial-channel attention, codec, fusion."""
