@@ -28,6 +28,7 @@ setup(
         (f"share/{PACKAGE}/config", _rel("config/*.yaml") + _rel("config/*.xml")),
         (f"share/{PACKAGE}/config/boards", _rel("config/boards/*.yaml")),
         (f"share/{PACKAGE}/config/traces", _rel("config/traces/*.csv")),
+        (f"share/{PACKAGE}/config/cloud", _rel("config/cloud/*.yaml")),
         (f"share/{PACKAGE}/msg", _rel("src/dvfo_msgs/msg/*.msg")),
     ],
     install_requires=["numpy", "pyyaml"],

@@ -75,5 +75,5 @@ class DeviceBackend(ABC):
     def sample(self) -> PowerSample:
         """Read power, temperatures and utilisation now."""
 
-    def restore(self) -> None:
+    def restore(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Put back every clock and governor this backend changed (no-op when nothing changed)."""

@@ -1,0 +1,228 @@
+"""The network between the edge and the cloud: bandwidth traces, RTT and radio energy.
+
+A :class:`BandwidthTrace` is piecewise constant: row ``i`` of the CSV holds from ``time_s[i]`` to
+``time_s[i+1]``; the last row holds for the median step, and the trace loops over that length.
+:meth:`NetworkModel.transfer` sends an uplink payload through the time-varying bandwidth starting
+at ``t_s``, then waits one RTT (the reply), charging the radio's transmit power while sending and its
+base power while waiting.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from dvfo_core.errors import ConfigError
+from dvfo_core.paths import config_dir
+
+#: RTT used when a trace has no ``rtt_ms`` column (documented fallback, docs/device.md).
+DEFAULT_RTT_MS = 20.0
+
+
+@dataclass(frozen=True)
+class RadioModel:
+    """Radio power: ``base_w + tx_w_per_mbps * rate`` while sending, ``base_w`` while awaiting the reply."""
+
+    name: str
+    base_w: float
+    tx_w_per_mbps: float
+    rx_w_per_mbps: float
+    source: str
+
+    def tx_power_w(self, mbps: float) -> float:
+        """Radio power while transmitting at ``mbps``."""
+        return self.base_w + self.tx_w_per_mbps * mbps
+
+    def rx_power_w(self, mbps: float = 0.0) -> float:
+        """Radio power while receiving at ``mbps`` (0: waiting, radio awake)."""
+        return self.base_w + self.rx_w_per_mbps * mbps
+
+    @staticmethod
+    def preset(name: str) -> RadioModel:
+        """A shipped radio: ``wifi`` or ``lte``."""
+        try:
+            return RADIOS[name]
+        except KeyError:
+            raise ConfigError(f"unknown radio {name!r} (known: {', '.join(RADIOS)})") from None
+
+
+_HUANG = ("Huang et al., 'A Close Examination of Performance and Power Characteristics of 4G LTE "
+          "Networks', MobiSys 2012, Table 4 (power = alpha_u*up + alpha_d*down + beta; phone radios)")
+RADIOS: dict[str, RadioModel] = {
+    "wifi": RadioModel("wifi", base_w=0.13286, tx_w_per_mbps=0.28317, rx_w_per_mbps=0.13701, source=_HUANG),
+    "lte": RadioModel("lte", base_w=1.28804, tx_w_per_mbps=0.43839, rx_w_per_mbps=0.05197, source=_HUANG),
+}
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """One uplink transfer: total time (sending + one RTT), radio energy, mean rate and the RTT."""
+
+    time_s: float
+    energy_j: float
+    mbps: float
+    rtt_ms: float
+
+
+class BandwidthTrace:
+    """Uplink bandwidth (Mbps) and RTT (ms) over time, looping over its length."""
+
+    def __init__(
+        self, times_s: np.ndarray, mbps: np.ndarray, rtt_ms: np.ndarray, name: str = "trace"
+    ) -> None:
+        times_s, mbps, rtt_ms = (np.asarray(a, dtype=float) for a in (times_s, mbps, rtt_ms))
+        if not (len(times_s) == len(mbps) == len(rtt_ms)) or len(times_s) == 0:
+            raise ConfigError(f"{name}: times, bandwidth and rtt must be non-empty and of equal length")
+        if np.any(np.diff(times_s) <= 0):
+            raise ConfigError(f"{name}: time_s must be strictly increasing")
+        if np.any(mbps < 0) or not np.any(mbps > 0) or not np.all(np.isfinite(mbps)):
+            raise ConfigError(f"{name}: bandwidth_mbps must be finite, >= 0 and not all 0")
+        if np.any(rtt_ms < 0) or not np.all(np.isfinite(rtt_ms)):
+            raise ConfigError(f"{name}: rtt_ms must be finite and >= 0")
+        self.name = name
+        self.times_s = times_s - times_s[0]
+        self.mbps = mbps
+        self.rtt_ms = rtt_ms
+        step = float(np.median(np.diff(self.times_s))) if len(times_s) > 1 else 1.0
+        self.period_s = float(self.times_s[-1] + step)
+
+    @classmethod
+    def constant(cls, mbps: float, rtt_ms: float = DEFAULT_RTT_MS, name: str | None = None) -> BandwidthTrace:
+        """A steady link of ``mbps`` and ``rtt_ms``."""
+        if mbps <= 0:
+            raise ConfigError(f"constant trace: bandwidth must be > 0 Mbps, got {mbps}")
+        return cls(np.array([0.0]), np.array([float(mbps)]), np.array([float(rtt_ms)]),
+                   name or f"constant-{mbps:g}mbps")
+
+    @classmethod
+    def load(cls, path: str | Path) -> BandwidthTrace:
+        """Read a CSV with header ``time_s,bandwidth_mbps[,rtt_ms]``; errors name the file and line."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read trace {path} ({exc.strerror})") from exc
+        lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+        rows = list(csv.reader(lines))
+        if not rows:
+            raise ConfigError(f"{path}: empty trace")
+        header = [h.strip() for h in rows[0]]
+        for col in ("time_s", "bandwidth_mbps"):
+            if col not in header:
+                raise ConfigError(
+                    f"{path}: header must contain time_s,bandwidth_mbps[,rtt_ms], got {','.join(header)}"
+                )
+        it, ib = header.index("time_s"), header.index("bandwidth_mbps")
+        ir = header.index("rtt_ms") if "rtt_ms" in header else None
+        t, b, r = [], [], []
+        for n, row in enumerate(rows[1:], start=2):
+            if len(row) != len(header):
+                raise ConfigError(f"{path}:{n}: expected {len(header)} fields, got {len(row)}")
+            try:
+                t.append(float(row[it]))
+                b.append(float(row[ib]))
+                r.append(float(row[ir]) if ir is not None else DEFAULT_RTT_MS)
+            except ValueError:
+                raise ConfigError(f"{path}:{n}: not a number in {','.join(row)}") from None
+        if not t:
+            raise ConfigError(f"{path}: no data rows")
+        return cls(np.array(t), np.array(b), np.array(r), name=path.stem)
+
+    def save(self, path: str | Path) -> None:
+        """Write the trace as CSV (``time_s,bandwidth_mbps,rtt_ms``)."""
+        with open(path, "w", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["time_s", "bandwidth_mbps", "rtt_ms"])
+            for row in zip(self.times_s, self.mbps, self.rtt_ms, strict=True):
+                w.writerow([f"{row[0]:.3f}", f"{row[1]:.4f}", f"{row[2]:.2f}"])
+
+    def _index(self, t_s: float) -> int:
+        return int(np.searchsorted(self.times_s, math.fmod(t_s, self.period_s) if t_s >= 0 else 0.0,
+                                   side="right") - 1)
+
+    def at(self, t_s: float) -> tuple[float, float]:
+        """Bandwidth in Mbps and RTT in ms at time ``t_s`` (the trace loops over :attr:`period_s`)."""
+        i = self._index(t_s)
+        return float(self.mbps[i]), float(self.rtt_ms[i])
+
+    def segments(self, t_s: float) -> Iterator[tuple[float, float]]:
+        """Endless ``(duration_s, mbps)`` pieces of the trace from ``t_s`` on."""
+        i = self._index(t_s)
+        pos = math.fmod(max(t_s, 0.0), self.period_s)
+        n = len(self.times_s)
+        while True:
+            end = self.times_s[i + 1] if i + 1 < n else self.period_s
+            yield float(end - pos), float(self.mbps[i])
+            i = (i + 1) % n
+            pos = self.times_s[i] if i else 0.0
+
+    @property
+    def mean_mbps(self) -> float:
+        """Time-weighted mean bandwidth over one period."""
+        dur = np.diff(np.append(self.times_s, self.period_s))
+        return float(np.sum(dur * self.mbps) / self.period_s)
+
+
+class NetworkModel:
+    """The edge-to-cloud link: a bandwidth trace and the edge radio's power."""
+
+    def __init__(self, trace: BandwidthTrace, radio: RadioModel | None = None) -> None:
+        self.trace = trace
+        self.radio = radio if radio is not None else RADIOS["wifi"]
+
+    def transfer(self, nbytes: float, t_s: float) -> Transfer:
+        """Send ``nbytes`` uplink starting at ``t_s``; 0 bytes costs nothing (nothing is sent)."""
+        if nbytes < 0 or not math.isfinite(nbytes):
+            raise ConfigError(f"transfer size must be finite and >= 0, got {nbytes}")
+        _, rtt_ms = self.trace.at(t_s)
+        if nbytes == 0:
+            return Transfer(0.0, 0.0, 0.0, rtt_ms)
+        bits = 8.0 * nbytes
+        period_bits = self.trace.mean_mbps * 1e6 * self.trace.period_s
+        whole = max(0, int(bits // period_bits) - 1)  # skip whole loops in closed form
+        tx_s = whole * self.trace.period_s
+        energy = whole * sum(self.radio.tx_power_w(m) * d for d, m in self._one_period())
+        left = bits - whole * period_bits
+        for dur, mbps in self.trace.segments(t_s + tx_s):
+            rate = mbps * 1e6
+            if rate > 0 and rate * dur >= left:
+                d = left / rate
+                tx_s += d
+                energy += self.radio.tx_power_w(mbps) * d
+                break
+            tx_s += dur
+            energy += self.radio.tx_power_w(mbps) * dur
+            left -= rate * dur
+        rtt_s = rtt_ms / 1e3
+        energy += self.radio.rx_power_w() * rtt_s
+        return Transfer(tx_s + rtt_s, energy, bits / tx_s / 1e6, rtt_ms)
+
+    def _one_period(self) -> list[tuple[float, float]]:
+        dur = np.diff(np.append(self.trace.times_s, self.trace.period_s))
+        return list(zip(dur.tolist(), self.trace.mbps.tolist(), strict=True))
+
+
+def traces_dir() -> Path:
+    """The directory of shipped traces (``config/traces``)."""
+    return config_dir() / "traces"
+
+
+def list_traces() -> list[str]:
+    """Names of the shipped bandwidth traces."""
+    return sorted(p.stem for p in traces_dir().glob("*.csv"))
+
+
+def load_trace(name_or_path: str | Path) -> BandwidthTrace:
+    """A shipped trace by name (``steady-2mbps``), or any CSV by path."""
+    p = Path(name_or_path)
+    if p.suffix == ".csv" or p.exists():
+        return BandwidthTrace.load(p)
+    shipped = traces_dir() / f"{name_or_path}.csv"
+    if not shipped.is_file():
+        raise ConfigError(f"unknown trace {name_or_path!r} (known: {', '.join(list_traces())})")
+    return BandwidthTrace.load(shipped)

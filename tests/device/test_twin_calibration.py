@@ -1,0 +1,31 @@
+"""Twin sanity against published Jetson Nano figures (docs/twin-calibration.md)."""
+
+from __future__ import annotations
+
+import pytest
+from dvfo_core.device.calibration import PUBLISHED, energy_curves, twin_latency_ms
+from dvfo_core.device.twin import TwinModel
+
+
+@pytest.mark.parametrize("point", [p for p in PUBLISHED if p.model in ("resnet18", "resnet50", "vgg16")],
+                         ids=lambda p: f"{p.board}-{p.model}-{p.precision}")
+def test_twin_matches_published_pytorch_latency_at_max_clocks(point, profiled):
+    work = profiled(point.model, half=point.precision == "fp16")
+    assert twin_latency_ms(point, work) == pytest.approx(point.latency_ms, rel=0.15)
+
+
+def test_mobilenet_v2_on_the_nano_is_launch_bound(profiled):
+    """6x fewer FLOPs than ResNet-18 but 2.3x more layers: in eager PyTorch it is barely faster."""
+    twin = TwinModel("jetson-nano", precision="fp16")
+    r18 = twin.stage(profiled("resnet18", half=True), twin.max_levels())
+    mb2 = twin.stage(profiled("mobilenet_v2", half=True), twin.max_levels())
+    assert 0.5 * r18.latency_s < mb2.latency_s < 1.2 * r18.latency_s
+    assert mb2.util["cpu"] > r18.util["cpu"]
+
+
+def test_energy_curve_has_an_interior_minimum_in_gpu_frequency(resnet18):
+    gpu = energy_curves("jetson-nano", resnet18)["gpu"]
+    energies = [e for _, e in gpu]
+    i = energies.index(min(energies))
+    assert 0 < i < len(energies) - 1
+    assert [f for f, _ in gpu] == sorted(f for f, _ in gpu)
