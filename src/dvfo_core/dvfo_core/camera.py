@@ -1,0 +1,161 @@
+"""Image sources for the camera node: a test pattern, a labelled data set, a folder, a video, a bag.
+
+Each source yields :class:`Frame` objects (an ``(H, W, 3)`` uint8 RGB image and, when the source
+knows it, the true class). Sources are plain Python: the node only publishes what they yield.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from dvfo_core.errors import ConfigError
+
+SOURCES = ("pattern", "mnist", "digits", "folder", "video", "bag")
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".tif", ".tiff"}
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One image from a source."""
+
+    image: np.ndarray  #: ``(H, W, 3)`` uint8, RGB
+    label: int = -1  #: true class, -1 when unknown
+    index: int = 0  #: position in the source
+
+
+def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    if width <= 0 or height <= 0 or image.shape[:2] == (height, width):
+        return image
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(image).resize((width, height), Image.BILINEAR))
+
+
+def _rgb(image: np.ndarray) -> np.ndarray:
+    if image.ndim == 2:
+        return np.repeat(image[:, :, None], 3, axis=2)
+    if image.ndim == 3 and image.shape[2] == 4:
+        return image[:, :, :3]
+    return image
+
+
+def pattern(width: int, height: int) -> Iterator[Frame]:
+    """A moving colour gradient with a bright square: no data needed, never ends."""
+    yy, xx = np.mgrid[0:height, 0:width]
+    k = 0
+    while True:
+        img = np.empty((height, width, 3), np.uint8)
+        img[:, :, 0] = (xx * 255 // max(1, width - 1) + 4 * k) % 256
+        img[:, :, 1] = (yy * 255 // max(1, height - 1)) % 256
+        img[:, :, 2] = (k * 7) % 256
+        s = max(4, min(width, height) // 5)
+        x0 = (k * 3) % max(1, width - s)
+        img[s : 2 * s, x0 : x0 + s] = 255
+        yield Frame(img, -1, k)
+        k += 1
+
+
+def dataset(name: str, width: int, height: int, loop: bool, seed: int = 0) -> Iterator[Frame]:
+    """The held-out test images of a bundled data set (``mnist`` or ``digits``), with labels, in a
+    seeded shuffled order."""
+    from dvfo_core.split.data import load_dataset
+
+    test = load_dataset(name, image_size=8, seed=seed).test
+    raw = (test.raw.numpy() * 255.0).round().clip(0, 255).astype(np.uint8)  # type: ignore[attr-defined]
+    labels = test.labels.numpy()  # type: ignore[attr-defined]
+    order = np.random.default_rng(seed).permutation(len(raw))  # the stored set is sorted by class
+    while True:
+        for i in order:
+            yield Frame(_resize(_rgb(raw[i]), width, height), int(labels[i]), int(i))
+        if not loop:
+            return
+
+
+def folder(path: str, width: int, height: int, loop: bool) -> Iterator[Frame]:
+    """Images of a directory in name order (PNG, JPEG, ...)."""
+    from PIL import Image
+
+    files = sorted(p for p in Path(path).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise ConfigError(f"camera: no images in {path}")
+    while True:
+        for i, f in enumerate(files):
+            with Image.open(f) as im:
+                yield Frame(_resize(np.asarray(im.convert("RGB")), width, height), -1, i)
+        if not loop:
+            return
+
+
+def video(path: str, width: int, height: int, loop: bool) -> Iterator[Frame]:
+    """Frames of a video file, through OpenCV (``pip install opencv-python-headless``)."""
+    try:
+        import cv2
+    except ImportError:
+        raise ConfigError("camera: source 'video' needs OpenCV: pip install opencv-python-headless") from None
+    while True:
+        cap = cv2.VideoCapture(path)
+        if not cap.isOpened():
+            raise ConfigError(f"camera: cannot open video {path}")
+        i = 0
+        while True:
+            ok, bgr = cap.read()
+            if not ok:
+                break
+            yield Frame(_resize(bgr[:, :, ::-1].copy(), width, height), -1, i)
+            i += 1
+        cap.release()
+        if not loop or i == 0:
+            return
+
+
+def bag(path: str, topic: str, width: int, height: int, loop: bool) -> Iterator[Frame]:
+    """``sensor_msgs/Image`` messages replayed from a rosbag2 (MCAP or sqlite3)."""
+    from dvfo_core.bag import read_topic
+
+    while True:
+        n = 0
+        for n, (_t, msg) in enumerate(read_topic(path, topic)):
+            yield Frame(_resize(image_from_msg(msg), width, height), -1, n)
+        if not loop:
+            return
+
+
+def image_from_msg(msg: object) -> np.ndarray:
+    """``sensor_msgs/Image`` (rgb8, bgr8, mono8) -> ``(H, W, 3)`` uint8 RGB."""
+    enc = str(msg.encoding)  # type: ignore[attr-defined]
+    h, w, step = int(msg.height), int(msg.width), int(msg.step)  # type: ignore[attr-defined]
+    data = np.frombuffer(bytes(msg.data), np.uint8)  # type: ignore[attr-defined]
+    channels = {"rgb8": 3, "bgr8": 3, "mono8": 1}.get(enc)
+    if channels is None:
+        raise ConfigError(f"unsupported image encoding {enc!r} (rgb8, bgr8, mono8)")
+    if step < w * channels or data.size < h * step:
+        raise ConfigError(f"image data of {data.size} bytes is too short for {h}x{w} {enc}, step {step}")
+    img = data[: h * step].reshape(h, step)[:, : w * channels].reshape(h, w, channels)
+    if enc == "bgr8":
+        img = img[:, :, ::-1]
+    return _rgb(img[:, :, 0] if channels == 1 else img)
+
+
+def open_source(
+    source: str, path: str = "", width: int = 0, height: int = 0, loop: bool = True, topic: str = ""
+) -> Iterator[Frame]:
+    """The frame iterator for a ``source`` name (see :data:`SOURCES`)."""
+    if source == "pattern":
+        return pattern(width or 224, height or 224)
+    if source in ("mnist", "digits"):
+        return dataset(source, width, height, loop)
+    if not path:
+        raise ConfigError(f"camera: source {source!r} needs a path")
+    if source != "bag" and not Path(path).exists():
+        raise ConfigError(f"camera: {path} does not exist")
+    if source == "folder":
+        return folder(path, width, height, loop)
+    if source == "video":
+        return video(path, width, height, loop)
+    if source == "bag":
+        return bag(path, topic or "/camera/image_raw", width, height, loop)
+    raise ConfigError(f"camera: unknown source {source!r}; choose one of {', '.join(SOURCES)}")

@@ -1,0 +1,135 @@
+"""``dvfo launch``: the node graph as processes over the DDS adapter (no ROS 2 needed).
+
+Each node of ``config/graph.yaml`` runs as its own Python process with the same arguments
+``ros2 launch`` would give it; output lines are prefixed with the node name; Ctrl-C or SIGTERM
+stops every node (SIGINT first, then SIGTERM, then SIGKILL after a grace period).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from dvfo_core.graph import NodeEntry, load_graph
+
+
+def node_command(entry: NodeEntry, params: Path | None = None, extra: Sequence[str] = ()) -> list[str]:
+    """The command line of one node process."""
+    return [
+        sys.executable,
+        "-m",
+        entry.module,
+        "--ros-args",
+        "-r",
+        f"__node:={entry.name}",
+        "--params-file",
+        str(params or entry.params),
+        *extra,
+    ]
+
+
+class Launch:
+    """A running group of node processes."""
+
+    def __init__(
+        self,
+        entries: Sequence[NodeEntry],
+        params: Path | None = None,
+        overrides: dict[str, Sequence[str]] | None = None,
+        quiet: bool = False,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.entries = list(entries)
+        self.procs: dict[str, subprocess.Popen] = {}
+        self._threads: list[threading.Thread] = []
+        self.quiet = quiet
+        child_env = {**os.environ, "DVFO_RUNTIME": "dds", "PYTHONUNBUFFERED": "1", **(env or {})}
+        for entry in self.entries:
+            extra = list((overrides or {}).get(entry.name, ()))
+            proc = subprocess.Popen(
+                node_command(entry, params, extra),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env=child_env,
+                start_new_session=True,  # our own signals only: Ctrl-C is forwarded deliberately
+            )
+            self.procs[entry.name] = proc
+            t = threading.Thread(target=self._pump, args=(entry.name, proc), daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def _pump(self, name: str, proc: subprocess.Popen) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if not self.quiet:
+                sys.stderr.write(f"[{name}] {line}")
+
+    def poll(self) -> dict[str, int | None]:
+        """Exit code of each node (None while running)."""
+        return {name: p.poll() for name, p in self.procs.items()}
+
+    def stop(self, name: str, grace_s: float = 5.0) -> int | None:
+        """Stop one node (SIGINT, then SIGTERM, then SIGKILL)."""
+        proc = self.procs[name]
+        for sig, wait in ((signal.SIGINT, grace_s), (signal.SIGTERM, 2.0), (signal.SIGKILL, 2.0)):
+            if proc.poll() is not None:
+                break
+            proc.send_signal(sig)
+            try:
+                proc.wait(wait)
+            except subprocess.TimeoutExpired:
+                continue
+        return proc.poll()
+
+    def shutdown(self, grace_s: float = 5.0) -> dict[str, int | None]:
+        """Stop every node; returns their exit codes."""
+        for name in self.procs:
+            if self.procs[name].poll() is None:
+                self.procs[name].send_signal(signal.SIGINT)
+        end = time.monotonic() + grace_s
+        for proc in self.procs.values():
+            try:
+                proc.wait(max(0.1, end - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+        codes = {name: self.stop(name, 0.5) for name in self.procs}
+        for t in self._threads:
+            t.join(timeout=1.0)
+        return codes
+
+    def wait(self, duration_s: float | None = None) -> dict[str, int | None]:
+        """Run until a node exits on its own, ``duration_s`` passes, or Ctrl-C/SIGTERM; then stop all."""
+        end = None if duration_s is None else time.monotonic() + duration_s
+
+        def _term(signum: int, _frame: object) -> None:
+            raise KeyboardInterrupt
+
+        previous = signal.signal(signal.SIGTERM, _term)
+        try:
+            while end is None or time.monotonic() < end:
+                if any(code is not None for code in self.poll().values()):
+                    break
+                time.sleep(0.1)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        return self.shutdown()
+
+
+def launch(group: str, params: Path | None = None, duration_s: float | None = None) -> int:
+    """Run ``group`` (edge, cloud, all) until interrupted; exit code 1 when a node failed."""
+    entries = load_graph(group)  # without --params each group keeps its own file
+    running = Launch(entries, params)
+    codes = running.wait(duration_s)
+    failed = {n: c for n, c in codes.items() if c not in (0, None, -signal.SIGINT, -signal.SIGTERM)}
+    for name, code in failed.items():
+        sys.stderr.write(f"dvfo launch: node {name} exited with {code}\n")
+    return 1 if failed else 0

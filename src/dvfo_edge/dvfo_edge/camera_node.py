@@ -1,0 +1,105 @@
+"""camera: publishes ``sensor_msgs/Image`` on ``/camera/image_raw`` from a test pattern, a labelled
+data set, an image folder, a video file or a rosbag2 replay. Any camera driver can replace it."""
+
+from __future__ import annotations
+
+import sys
+
+from dvfo_core.camera import SOURCES, Frame, open_source
+from dvfo_core.runtime.diagnostics import WARN, Diagnostics, Status
+from dvfo_core.runtime.node_main import run_node
+from dvfo_core.runtime.params import ParamSpec
+from dvfo_core.runtime.port import Node
+
+PARAMS = [
+    ParamSpec("source", "pattern", "pattern | mnist | digits | folder | video | bag", choices=SOURCES),
+    ParamSpec("path", "", "folder, video file or bag for those sources"),
+    ParamSpec("bag_topic", "/camera/image_raw", "image topic inside the bag"),
+    ParamSpec("rate_hz", 10.0, "frames per second", min=0.1, max=1000.0),
+    ParamSpec("width", 224, "output width in pixels (0: keep the source's)", min=0),
+    ParamSpec("height", 224, "output height in pixels (0: keep the source's)", min=0),
+    ParamSpec("encoding", "rgb8", "image encoding", choices=["rgb8", "bgr8", "mono8"]),
+    ParamSpec("frame_id", "camera", "header.frame_id of the images"),
+    ParamSpec("loop", True, "restart the source at its end"),
+    ParamSpec("count", 0, "stop after this many frames (0: never)", min=0),
+    ParamSpec("qos.image", "sensor_data", "QoS preset of /camera/image_raw"),
+]
+
+
+class Camera:
+    """Publishes one frame per timer tick, and its true class when the source knows it."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        p = node.declare_all(PARAMS)
+        self.params = p
+        self.frames = open_source(p["source"], p["path"], p["width"], p["height"], p["loop"], p["bag_topic"])
+        self.image_pub = node.publisher("sensor_msgs/msg/Image", "/camera/image_raw", p["qos.image"])
+        self.label_pub = node.publisher("dvfo_msgs/msg/GroundTruth", "/camera/ground_truth", p["qos.image"])
+        self.Image = node.msg("sensor_msgs/msg/Image")
+        self.GroundTruth = node.msg("dvfo_msgs/msg/GroundTruth")
+        self.published = 0
+        self.exhausted = False
+        node.timer(1.0 / p["rate_hz"], self.tick)
+        diag = Diagnostics(node, hardware_id=f"camera:{p['source']}")
+        diag.add("stream", self.status)
+        node.logger.info(
+            f"camera: {p['source']} at {p['rate_hz']} Hz, {p['width']}x{p['height']} {p['encoding']}"
+        )
+
+    def to_msg(self, frame: Frame, stamp: object) -> object:
+        """The ``sensor_msgs/Image`` of a frame in the configured encoding."""
+        enc = self.params["encoding"]
+        img = frame.image
+        if enc == "bgr8":
+            img = img[:, :, ::-1]
+        elif enc == "mono8":
+            img = (img.astype("float32") @ [0.299, 0.587, 0.114]).round().astype("uint8")
+        msg = self.Image()
+        msg.header.stamp = stamp
+        msg.header.frame_id = self.params["frame_id"]
+        msg.height, msg.width = int(img.shape[0]), int(img.shape[1])
+        msg.encoding = enc
+        msg.is_bigendian = 0
+        msg.step = int(img.shape[1] * (1 if enc == "mono8" else 3))
+        msg.data = img.tobytes() if self.node.runtime == "rclpy" else img.reshape(-1)
+        return msg
+
+    def tick(self) -> None:
+        """Publish the next frame (and its label)."""
+        count = self.params["count"]
+        if self.exhausted or (count and self.published >= count):
+            return
+        frame = next(self.frames, None)
+        if frame is None:
+            self.exhausted = True
+            self.node.logger.info(f"camera: source ended after {self.published} frames")
+            return
+        stamp = self.node.stamp()
+        self.image_pub.publish(self.to_msg(frame, stamp))
+        if frame.label >= 0:
+            gt = self.GroundTruth()
+            gt.header.stamp = stamp
+            gt.header.frame_id = self.params["frame_id"]
+            gt.class_id, gt.source, gt.index = frame.label, self.params["source"], frame.index
+            self.label_pub.publish(gt)
+        self.published += 1
+
+    def status(self) -> Status:
+        """Diagnostics: frames published, whether the source ended."""
+        values = {"published": self.published, "source": self.params["source"]}
+        if self.exhausted:
+            return Status(WARN, "source ended", values)
+        return Status(message="streaming", values=values)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``camera_node`` executable."""
+    return run_node("camera", Camera, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
