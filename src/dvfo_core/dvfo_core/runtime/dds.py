@@ -203,6 +203,9 @@ class DdsNode(Node):
         self.subscriptions.append(sub)
         return sub
 
+    def subscriber_count(self, publisher: DdsPublisher) -> int:
+        return publisher.matched_count()
+
     def timer(self, period_s: float, callback: Callable[[], None]) -> DdsTimer:
         if period_s <= 0:
             raise ConfigError(f"timer period must be positive, got {period_s}")

@@ -60,6 +60,10 @@ class Node(ABC):
         """Call ``callback(msg)`` for each message on ``topic``."""
 
     @abstractmethod
+    def subscriber_count(self, publisher: Any) -> int:
+        """How many subscriptions ``publisher`` is matched with now."""
+
+    @abstractmethod
     def timer(self, period_s: float, callback: Callable[[], None]) -> Any:
         """Call ``callback()`` every ``period_s`` seconds while the node spins."""
 

@@ -83,6 +83,9 @@ class RosNode(Node):
             get_message(type_name), topic, callback, to_rclpy_qos(parse_qos(qos))
         )
 
+    def subscriber_count(self, publisher: Any) -> int:
+        return publisher.get_subscription_count()
+
     def timer(self, period_s: float, callback: Callable[[], None]) -> Any:
         return self._node.create_timer(period_s, callback)
 

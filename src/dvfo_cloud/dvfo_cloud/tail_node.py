@@ -1,0 +1,99 @@
+"""tail: finishes offloaded feature maps on the cloud server and answers each robot.
+
+Subscribes ``/dvfo/feature_map`` (``dvfo_msgs/FeatureMap``), publishes ``/dvfo/cloud_result``
+(``dvfo_msgs/CloudResult``) with the frame's stamp, robot id and sequence number. One process
+serves several robots and models; queued frames are batched. Bad payloads are answered with
+``ok: false`` and counted per reason on ``/diagnostics``; the node keeps serving.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from dvfo_core.runtime.diagnostics import WARN, Diagnostics, Status
+from dvfo_core.runtime.node_main import run_node
+from dvfo_core.runtime.params import ParamSpec
+from dvfo_core.runtime.port import Node
+from dvfo_core.tail_server import TailReply, TailRequest, TailServer
+
+PARAMS = [
+    ParamSpec("models", ["mobilenet_v2"], "models to load at start (others load on first request)"),
+    ParamSpec("max_batch", 8, "most frames finished in one tail pass", min=1, max=256),
+    ParamSpec("device", "cpu", "torch device of the tail (cpu, cuda, cuda:1, ...)"),
+    ParamSpec("qos.feature_map", "default", "QoS preset of /dvfo/feature_map"),
+    ParamSpec("qos.cloud_result", "default", "QoS preset of /dvfo/cloud_result"),
+]
+
+
+class Tail:
+    """Feature maps in, cloud results out."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        p = node.declare_all(PARAMS)
+        self.server = TailServer(max_batch=p["max_batch"], device=p["device"])
+        for model in p["models"]:
+            self.server.runner(model)
+        self.result_cls = node.msg("dvfo_msgs/msg/CloudResult")
+        self.pub = node.publisher("dvfo_msgs/msg/CloudResult", "/dvfo/cloud_result", p["qos.cloud_result"])
+        node.subscribe(
+            "dvfo_msgs/msg/FeatureMap", "/dvfo/feature_map", self.on_feature_map, p["qos.feature_map"]
+        )
+        node.timer(0.002, self.drain)
+        diag = Diagnostics(node, hardware_id=f"tail:{p['device']}")
+        diag.add("serving", self.status)
+        node.logger.info(f"tail: serving {', '.join(p['models'])} on {p['device']}")
+
+    def on_feature_map(self, msg: object) -> None:
+        """Queue one offloaded frame."""
+        self.server.submit(
+            TailRequest(
+                robot_id=str(msg.robot_id),  # type: ignore[attr-defined]
+                frame_seq=int(msg.frame_seq),  # type: ignore[attr-defined]
+                model=str(msg.model),  # type: ignore[attr-defined]
+                split=str(msg.split),  # type: ignore[attr-defined]
+                fields=msg,
+                stamp=msg.header.stamp,  # type: ignore[attr-defined]
+            )
+        )
+
+    def drain(self) -> None:
+        """Finish what is queued and answer."""
+        while self.server.queue:
+            for reply in self.server.process():
+                self.pub.publish(self.to_msg(reply))
+
+    def to_msg(self, reply: TailReply) -> object:
+        """The ``CloudResult`` of a reply."""
+        req = reply.request
+        msg = self.result_cls()
+        msg.header.stamp = req.stamp
+        msg.header.frame_id = req.robot_id
+        msg.robot_id, msg.frame_seq, msg.model = req.robot_id, req.frame_seq, req.model
+        msg.ok, msg.error = reply.ok, reply.error
+        msg.logits = reply.logits.tolist() if self.node.runtime == "rclpy" else reply.logits
+        msg.cloud_compute_ms, msg.queue_ms = reply.compute_ms, reply.queue_ms
+        msg.batch_size = reply.batch_size
+        return msg
+
+    def status(self) -> Status:
+        """Diagnostics: frames served per robot, rejections per reason, batches."""
+        values = {f"served[{r}]": n for r, n in self.server.served.items()}
+        values.update({f"rejected[{k}]": n for k, n in self.server.rejected.items()})
+        values["batches"] = self.server.batches
+        values["queued"] = len(self.server.queue)
+        if self.server.rejected:
+            return Status(WARN, f"{sum(self.server.rejected.values())} payloads rejected", values)
+        return Status(message="serving", values=values)
+
+    def close(self) -> None:
+        """Nothing to restore on the cloud."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``tail_node`` executable."""
+    return run_node("tail", Tail, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

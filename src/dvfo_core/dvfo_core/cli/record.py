@@ -1,0 +1,34 @@
+"""``dvfo record --out BAG [--duration S] [--topics T ...] [--storage mcap|sqlite3]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``record`` sub-command."""
+    from dvfo_core.recorder import DEFAULT_TOPICS, OPTIONAL_TOPICS
+
+    p = sub.add_parser("record", help="record the DVFO topics to a rosbag2 bag (MCAP) over DDS")
+    p.add_argument("--out", type=Path, required=True, help="bag directory to create")
+    p.add_argument("--duration", type=float, help="seconds to record (default: until Ctrl-C)")
+    p.add_argument(
+        "--topics",
+        nargs="+",
+        metavar="TOPIC",
+        help=f"topics (default: {' '.join(DEFAULT_TOPICS)}; also {' '.join(OPTIONAL_TOPICS)})",
+    )
+    p.add_argument("--storage", choices=["mcap", "sqlite3"], default="mcap")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Record and report."""
+    from dvfo_core.recorder import print_progress, record, resolve_topics
+
+    topics = resolve_topics(args.topics)
+    count = record(args.out, args.duration, topics, args.storage, print_progress)
+    sys.stderr.write(f"\rdvfo record: {count} messages written to {args.out}\n")
+    return 0

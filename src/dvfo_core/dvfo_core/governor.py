@@ -1,0 +1,99 @@
+"""The governor's decision logic, free of middleware: telemetry in, one action per frame out.
+
+Thinking while moving: the governor decides as soon as a frame's telemetry arrives, while the next
+frame is already running on the action in progress; the head never waits for it. The observation
+carries the action in progress, so the policy knows what the edge is doing while it thinks.
+
+Methods the node graph can execute (the head runs DVFO's split model, so every method here is a
+choice of clocks and ``xi`` on it): ``dvfo`` and ``dvfs_only_drl`` (learned policies),
+``edge_only_max`` (jetson_clocks) and ``edge_only_default`` (the stock governors). The other
+compared methods need other models or routes and run in ``dvfo eval`` on the twin.
+
+Safe setting: when the policy cannot decide (NaN or missing telemetry, a policy that does not fit
+the board) the governor sends the policy's documented safe action (full local inference at the
+power mode's top clocks) and flags ``safe_fallback``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from dvfo_core.errors import ConfigError
+from dvfo_core.rl.actions import FrameAction
+from dvfo_core.rl.env import World
+from dvfo_core.rl.observation import FrameTelemetry, ObservationBuilder
+from dvfo_core.rl.pipeline import shipped_policy_path
+from dvfo_core.rl.policy import Policy
+
+NODE_METHODS = ("dvfo", "dvfs_only_drl", "edge_only_max", "edge_only_default")
+LEARNED = ("dvfo", "dvfs_only_drl")
+
+
+@dataclass(frozen=True)
+class GovernorDecision:
+    """One decision with its timing."""
+
+    action: FrameAction
+    decision_ms: float
+    safe_fallback: bool
+
+
+class Governor:
+    """Chooses the clocks and ``xi`` of the next frame."""
+
+    def __init__(self, world: World, method: str, eta: float, policy_path: str = "") -> None:
+        self.world = world
+        self.eta = eta
+        self.method = ""
+        self.policy: Policy | None = None
+        self.builder: ObservationBuilder | None = None
+        top = world.twin_model.max_levels()
+        self.safe_action = FrameAction(top.cpu, top.gpu, top.emc, 0.0)
+        self.in_progress = self.safe_action
+        self.set_method(method, policy_path)
+
+    def set_method(self, method: str, policy_path: str = "") -> None:
+        """Switch method (and policy file); raises :class:`ConfigError` when it cannot run here."""
+        if method not in NODE_METHODS:
+            raise ConfigError(
+                f"method {method!r} cannot run in the node graph; choose {', '.join(NODE_METHODS)}"
+            )
+        policy = builder = None
+        if method in LEARNED:
+            path = (
+                Path(policy_path)
+                if policy_path
+                else shipped_policy_path(self.world.device, self.world.model, method)
+            )
+            if not path.is_file():
+                raise ConfigError(f"no policy file {path} (train one: dvfo train --out {path})")
+            policy = Policy.load(path)
+            policy.check(self.world.device, self.world.twin.table, self.world.model)
+            builder = ObservationBuilder(policy.meta.context, policy.meta.table)
+            self.safe_action = policy.safe_action
+        self.method, self.policy, self.builder = method, policy, builder
+
+    def observe(self, tel: FrameTelemetry) -> None:
+        """The telemetry of a finished frame."""
+        if self.builder is not None:
+            self.builder.update(tel)
+
+    def decide(self, elapsed_s: float = 0.0) -> GovernorDecision:
+        """The action of the next frame (timed)."""
+        t0 = time.perf_counter()
+        if self.method in ("edge_only_max", "edge_only_default"):
+            twin = self.world.twin_model
+            lv = twin.max_levels() if self.method == "edge_only_max" else twin.default_levels()
+            action, safe = FrameAction(lv.cpu, lv.gpu, lv.emc, 0.0), False
+        else:
+            assert self.policy is not None and self.builder is not None
+            if not math.isfinite(self.eta):
+                action, safe = self.policy.safe_action, True
+            else:
+                decision = self.policy.act(self.builder.vector(self.eta, self.in_progress, elapsed_s))
+                action, safe = decision.action, decision.safe_fallback
+        self.in_progress = action
+        return GovernorDecision(action, (time.perf_counter() - t0) * 1e3, safe)

@@ -1,0 +1,140 @@
+"""The cloud side of split inference, free of middleware: queue feature maps, finish them in batches.
+
+One server serves several robots (requests carry a ``robot_id``) and several models (one
+:class:`~dvfo_core.split.runner.SplitRunner` per model, loaded on first use). When frames queue up,
+those of the same model are finished in one batched tail pass: each frame's decoded secondary
+channels are zero-filled to the full feature shape, which gives the same logits as the sliced
+per-frame tail (the first tail layers are linear in their input channels; a test checks it).
+Bad payloads are rejected with their reason, counted, and answered with ``ok = False``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from dvfo_core.errors import DvfoError
+from dvfo_core.split.codec import PayloadRejectedError, RejectReason
+from dvfo_core.split.runner import SplitRunner
+
+
+@dataclass
+class TailRequest:
+    """One offloaded frame waiting for the tail."""
+
+    robot_id: str
+    frame_seq: int
+    model: str
+    split: str
+    fields: Any  #: the FeatureMap message (or a dict of its fields)
+    stamp: Any  #: the camera frame's stamp, copied to the reply
+    received_s: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class TailReply:
+    """The answer to one request."""
+
+    request: TailRequest
+    ok: bool
+    logits: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    error: str = ""
+    compute_ms: float = 0.0
+    queue_ms: float = 0.0
+    batch_size: int = 0
+
+
+class TailServer:
+    """Finishes offloaded feature maps; ``loader(model)`` returns the runner for a model."""
+
+    def __init__(
+        self,
+        loader: Callable[[str], SplitRunner] | None = None,
+        max_batch: int = 8,
+        device: str = "cpu",
+    ) -> None:
+        self._loader = loader or (lambda model: SplitRunner.from_checkpoint(model=model))
+        self.runners: dict[str, SplitRunner] = {}
+        self.queue: deque[TailRequest] = deque()
+        self.max_batch = max_batch
+        self.device = torch.device(device)
+        self.rejected: Counter[str] = Counter()
+        self.served: Counter[str] = Counter()  #: frames answered per robot
+        self.batches = 0
+
+    def runner(self, model: str) -> SplitRunner:
+        """The runner of ``model`` (loaded once)."""
+        if model not in self.runners:
+            try:
+                runner = self._loader(model)
+            except (DvfoError, FileNotFoundError, ValueError) as exc:
+                raise PayloadRejectedError(
+                    RejectReason.MODEL_MISMATCH, f"cannot serve model {model!r}: {exc}"
+                ) from None
+            runner.net.to(self.device)
+            self.runners[model] = runner
+        return self.runners[model]
+
+    def submit(self, request: TailRequest) -> None:
+        """Queue one frame."""
+        self.queue.append(request)
+
+    def process(self) -> list[TailReply]:
+        """Finish up to ``max_batch`` queued frames of the oldest frame's model."""
+        if not self.queue:
+            return []
+        model = self.queue[0].model
+        batch: list[TailRequest] = []
+        rest: deque[TailRequest] = deque()
+        while self.queue:
+            req = self.queue.popleft()
+            (batch if req.model == model and len(batch) < self.max_batch else rest).append(req)
+        self.queue = rest
+        return self._finish(model, batch)
+
+    def _finish(self, model: str, batch: list[TailRequest]) -> list[TailReply]:
+        replies: list[TailReply] = []
+        decoded = []
+        try:
+            runner = self.runner(model)
+        except PayloadRejectedError as exc:
+            return [self._reject(req, exc) for req in batch]
+        for req in batch:
+            try:
+                decoded.append((req, runner.decode(req.fields, model=req.model, split=req.split)))
+            except PayloadRejectedError as exc:
+                replies.append(self._reject(req, exc))
+        if not decoded:
+            return replies
+        start = time.monotonic()
+        with torch.no_grad():
+            if len(decoded) == 1:
+                logits = runner.cloud_tail(decoded[0][1])[None]
+            else:
+                full = torch.stack([d.full() for _, d in decoded]).to(self.device)
+                logits = runner.net.tail(full)
+        compute_ms = (time.monotonic() - start) * 1e3
+        self.batches += 1
+        for (req, _), row in zip(decoded, logits.cpu().numpy().astype(np.float32), strict=True):
+            self.served[req.robot_id] += 1
+            replies.append(
+                TailReply(
+                    req,
+                    True,
+                    row,
+                    compute_ms=compute_ms,
+                    queue_ms=(start - req.received_s) * 1e3,
+                    batch_size=len(decoded),
+                )
+            )
+        return replies
+
+    def _reject(self, req: TailRequest, exc: PayloadRejectedError) -> TailReply:
+        self.rejected[exc.reason.value] += 1
+        return TailReply(req, False, error=str(exc))

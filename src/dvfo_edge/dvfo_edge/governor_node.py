@@ -1,0 +1,147 @@
+"""governor: the DVFS + offload governor.
+
+Subscribes ``/dvfo/telemetry``; for every finished frame it decides the next frame's CPU, GPU and
+EMC levels and ``xi`` (thinking while moving: the head keeps running on the action in progress),
+applies the clocks through the device layer (the twin, or sysfs on a real Jetson, restored on
+exit), and publishes ``/dvfo/action``. ``method``, ``eta`` and ``policy`` can be changed at run
+time (``ros2 param set /governor eta 0.8``).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from typing import Any
+
+from dvfo_core.device.base import DeviceBackend
+from dvfo_core.device.twin import TwinDevice
+from dvfo_core.errors import ConfigError
+from dvfo_core.governor import NODE_METHODS, Governor
+from dvfo_core.rl.observation import FrameTelemetry
+from dvfo_core.rl.world import WorldSpec, build_world
+from dvfo_core.runtime.diagnostics import WARN, Diagnostics, Status
+from dvfo_core.runtime.node_main import run_node
+from dvfo_core.runtime.params import ParamSpec
+from dvfo_core.runtime.port import Node
+from dvfo_core.split.checkpoint import load_checkpoint, shipped_checkpoint
+
+PARAMS = [
+    ParamSpec("method", "dvfo", "decision method", choices=NODE_METHODS),
+    ParamSpec("policy", "", "policy file (empty: the one shipped for device and model)"),
+    ParamSpec("eta", 0.5, "energy weight of the cost (1: energy only, 0: latency only)", min=0.0, max=1.0),
+    ParamSpec("model", "mobilenet_v2", "model the head runs (must match the policy)"),
+    ParamSpec("checkpoint", "", "the head's checkpoint (empty: shipped), for its split point"),
+    ParamSpec("device", "jetson-nano", "board profile"),
+    ParamSpec("power_mode", "", "nvpmodel power mode (empty: the board's default)"),
+    ParamSpec(
+        "backend", "twin", "twin: simulated board; sysfs: this Jetson's clocks", choices=["twin", "sysfs"]
+    ),
+    ParamSpec("sysfs_root", "/", "root of the sysfs tree (tests point it at a fixture)"),
+]
+
+
+def _device(p: dict[str, Any], world: Any) -> DeviceBackend:
+    if p["backend"] == "twin":
+        return TwinDevice(world.twin_model)
+    from dvfo_core.device.sysfs import SysfsDevice
+
+    return SysfsDevice(root=p["sysfs_root"], board=p["device"], mode=p["power_mode"] or None)
+
+
+class GovernorNode:
+    """Telemetry in, actions out, clocks applied."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        p = node.declare_all(PARAMS)
+        self.p = p
+        ckpt = p["checkpoint"] or shipped_checkpoint(p["model"])
+        split = load_checkpoint(ckpt).net.config.split
+        self.world = build_world(WorldSpec(p["device"], p["model"], split, p["power_mode"] or None))
+        self.governor = Governor(self.world, p["method"], p["eta"], p["policy"])
+        self.device = _device(p, self.world)
+        if self.device.read_only:
+            node.logger.warning("governor: no permission to set clocks: running read-only (telemetry only)")
+        self.action_cls = node.msg("dvfo_msgs/msg/DvfsAction")
+        self.pub = node.publisher("dvfo_msgs/msg/DvfsAction", "/dvfo/action", "default")
+        node.subscribe("dvfo_msgs/msg/Telemetry", "/dvfo/telemetry", self.on_telemetry, "default")
+        node.on_param_change(self.on_param)
+        self.decisions = 0
+        self.safe_fallbacks = 0
+        self.decision_ms: list[float] = []
+        diag = Diagnostics(node, hardware_id=f"governor:{p['device']}:{p['backend']}")
+        diag.add("policy", self.status)
+        self.decide_and_publish(stamp=node.stamp(), frame_seq=0)  # the first frame's action
+        node.logger.info(f"governor: {p['method']} on {p['device']} ({p['backend']}), eta {p['eta']}")
+
+    def on_param(self, name: str, value: Any) -> None:
+        """Run-time changes: ``eta``, ``method``, ``policy`` (a bad one is rejected, nothing changes)."""
+        if name == "eta":
+            self.governor.eta = float(value)
+        elif name in ("method", "policy"):
+            method = value if name == "method" else self.node.param("method")
+            policy = value if name == "policy" else self.node.param("policy")
+            self.governor.set_method(str(method), str(policy))
+        elif name in ("device", "backend", "model", "checkpoint", "power_mode", "sysfs_root"):
+            raise ConfigError(f"{name} is fixed at start; restart the node to change it")
+
+    def on_telemetry(self, msg: Any) -> None:
+        """Observe a finished frame and decide the next one."""
+        tel = FrameTelemetry.from_msg(msg)
+        if not math.isfinite(tel.latency_ms) or not math.isfinite(tel.bandwidth_mbps):
+            self.node.logger.warning(
+                f"governor: non-finite telemetry for frame {msg.frame_seq}: safe setting"
+            )
+        self.governor.observe(tel)
+        self.decide_and_publish(msg.header.stamp, int(msg.frame_seq) + 1)
+
+    def decide_and_publish(self, stamp: Any, frame_seq: int) -> None:
+        """Decide, apply the clocks, publish the action."""
+        d = self.governor.decide()
+        self.decisions += 1
+        self.safe_fallbacks += int(d.safe_fallback)
+        self.decision_ms.append(d.decision_ms)
+        del self.decision_ms[:-1000]
+        self.device.apply(d.action.levels)
+        clocks = self.world.twin_model.clocks(d.action.levels)
+        msg = self.action_cls()
+        msg.header.stamp = stamp
+        msg.header.frame_id = "dvfo"
+        msg.frame_seq, msg.method = frame_seq, self.governor.method
+        msg.cpu_level, msg.gpu_level, msg.emc_level = d.action.cpu, d.action.gpu, d.action.emc
+        msg.cpu_khz, msg.gpu_hz, msg.emc_hz = (
+            int(clocks.cpu_hz // 1000),
+            int(clocks.gpu_hz),
+            int(clocks.emc_hz),
+        )
+        msg.xi, msg.split, msg.eta = d.action.xi, self.world.split, self.governor.eta
+        msg.decision_ms, msg.safe_fallback = d.decision_ms, d.safe_fallback
+        self.pub.publish(msg)
+
+    def status(self) -> Status:
+        """Diagnostics: decisions, safe fallbacks, decision time."""
+        times = sorted(self.decision_ms)
+        values = {
+            "method": self.governor.method,
+            "eta": self.governor.eta,
+            "decisions": self.decisions,
+            "safe_fallbacks": self.safe_fallbacks,
+            "decision_ms_p99": times[int(0.99 * (len(times) - 1))] if times else math.nan,
+            "read_only": self.device.read_only,
+        }
+        if self.safe_fallbacks:
+            return Status(WARN, f"{self.safe_fallbacks} safe fallbacks", values)
+        return Status(message="deciding", values=values)
+
+    def close(self) -> None:
+        """Restore every clock the governor changed."""
+        self.device.restore()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``governor_node`` executable."""
+    return run_node("governor", GovernorNode, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,231 @@
+"""head: split inference on the robot.
+
+Per camera frame: head + spatial-channel attention, the governor's current ``xi`` decides which
+channels stay; the secondary ones are compressed and sent on ``/dvfo/feature_map``; the primary ones
+are finished here; the cloud's ``/dvfo/cloud_result`` is fused in; ``/dvfo/result`` and
+``/dvfo/telemetry`` carry the prediction and the frame's per-stage latency and energy. When the
+cloud is late or gone, the edge output alone is published (``fallback: true``), and offloading
+resumes when the cloud answers again. The head never waits for the governor: it uses the latest
+action it has (thinking while moving).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from typing import Any
+
+import numpy as np
+from dvfo_core.camera import image_from_msg
+from dvfo_core.device.network import NetworkModel, RadioModel, load_trace
+from dvfo_core.edge_pipeline import Accountant, EdgePipeline, FrameResult
+from dvfo_core.errors import ConfigError
+from dvfo_core.rl.actions import FrameAction
+from dvfo_core.rl.world import WorldSpec, build_world
+from dvfo_core.runtime.diagnostics import WARN, Diagnostics, Status
+from dvfo_core.runtime.msgs import as_array
+from dvfo_core.runtime.node_main import run_node
+from dvfo_core.runtime.params import ParamSpec
+from dvfo_core.runtime.port import Node
+from dvfo_core.split.runner import SplitRunner
+
+PARAMS = [
+    ParamSpec("model", "mobilenet_v2", "torchvision model name of the fine-tuned checkpoint"),
+    ParamSpec("checkpoint", "", "checkpoint file (empty: the one shipped for the model)"),
+    ParamSpec("encoding", "int8+zstd", "codec of the offloaded channels"),
+    ParamSpec("robot_id", "robot", "sender key the tail answers to"),
+    ParamSpec("device", "jetson-nano", "board profile of the twin that accounts each frame"),
+    ParamSpec("power_mode", "", "nvpmodel power mode (empty: the board's default)"),
+    ParamSpec("link", "steady-2mbps", "bandwidth trace of the edge-cloud link (shipped name or CSV)"),
+    ParamSpec("radio", "wifi", "radio power model", choices=["wifi", "lte"]),
+    ParamSpec("shape_link", True, "hold each payload for its modelled head + transfer time"),
+    ParamSpec(
+        "cloud_timeout_ms", 500.0, "wall-clock wait for the cloud before the edge-only fallback", min=1.0
+    ),
+    ParamSpec("qos.image", "sensor_data", "QoS preset of /camera/image_raw"),
+    ParamSpec("qos.feature_map", "default", "QoS preset of /dvfo/feature_map"),
+    ParamSpec("qos.cloud_result", "default", "QoS preset of /dvfo/cloud_result"),
+    ParamSpec("qos.result", "default", "QoS preset of /dvfo/result and /dvfo/telemetry"),
+]
+
+#: Consecutive cloud time-outs after which the head stops offloading for ``CLOUD_BACKOFF_S``.
+CLOUD_STRIKES = 3
+CLOUD_BACKOFF_S = 1.0
+
+
+class Head:
+    """Camera frames in; feature maps, fused results and telemetry out."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        p = node.declare_all(PARAMS)
+        self.p = p
+        runner = SplitRunner.from_checkpoint(
+            p["checkpoint"] or None, model=p["model"], encoding=p["encoding"]
+        )
+        world = build_world(WorldSpec(p["device"], runner.model, runner.split, p["power_mode"] or None))
+        network = NetworkModel(load_trace(p["link"]), RadioModel.preset(p["radio"]))
+        self.world = world
+        self.pipeline = EdgePipeline(runner, Accountant(world, network), p["cloud_timeout_ms"] / 1e3)
+        top = world.twin_model.max_levels()
+        self.action = FrameAction(top.cpu, top.gpu, top.emc, 0.0)  # until the governor speaks
+        self.table = world.twin.table
+        self.sends: list[tuple[float, Any]] = []
+        self.strikes = 0
+        self.cloud_down_until = 0.0
+        self.counts = {"frames": 0, "offloaded": 0, "fallback": 0, "cloud_rejected": 0, "bad_images": 0}
+        self.msgs = {
+            t: node.msg(f"dvfo_msgs/msg/{t}") for t in ("FeatureMap", "InferenceResult", "Telemetry")
+        }
+        self.fm_pub = node.publisher("dvfo_msgs/msg/FeatureMap", "/dvfo/feature_map", p["qos.feature_map"])
+        self.result_pub = node.publisher("dvfo_msgs/msg/InferenceResult", "/dvfo/result", p["qos.result"])
+        self.tel_pub = node.publisher("dvfo_msgs/msg/Telemetry", "/dvfo/telemetry", p["qos.result"])
+        node.subscribe("sensor_msgs/msg/Image", "/camera/image_raw", self.on_image, p["qos.image"])
+        node.subscribe("dvfo_msgs/msg/DvfsAction", "/dvfo/action", self.on_action, "default")
+        node.subscribe(
+            "dvfo_msgs/msg/CloudResult", "/dvfo/cloud_result", self.on_cloud, p["qos.cloud_result"]
+        )
+        node.timer(0.002, self.tick)
+        diag = Diagnostics(node, hardware_id=f"head:{p['device']}")
+        diag.add("inference", self.status)
+        node.logger.info(
+            f"head: {runner.model} split at {runner.split}, twin {p['device']}, link {p['link']}"
+        )
+
+    # -- inputs ------------------------------------------------------------------------------
+    def on_action(self, msg: Any) -> None:
+        """Adopt the governor's latest action (checked against the active frequency table)."""
+        cpu, gpu, emc, xi = int(msg.cpu_level), int(msg.gpu_level), int(msg.emc_level), float(msg.xi)
+        n_cpu, n_gpu, n_emc = self.table.shape
+        if not (0 <= cpu < n_cpu and 0 <= gpu < n_gpu and 0 <= emc < n_emc) or not 0.0 <= xi <= 1.0:
+            self.node.logger.warning(f"head: ignoring out-of-range action {cpu},{gpu},{emc},xi={xi}")
+            return
+        self.action = FrameAction(cpu, gpu, emc, self._nearest_xi(xi))
+
+    def _nearest_xi(self, xi: float) -> float:
+        return min(self.world.routes.xis, key=lambda v: abs(v - xi))
+
+    def cloud_up(self) -> bool:
+        """Whether a tail is there to answer (matched, and not timing out repeatedly)."""
+        return self.node.subscriber_count(self.fm_pub) > 0 and time.monotonic() >= self.cloud_down_until
+
+    def on_image(self, msg: Any) -> None:
+        """Run one frame."""
+        try:
+            image = image_from_msg(msg)
+        except ConfigError as exc:
+            self.counts["bad_images"] += 1
+            self.node.logger.warning(f"head: dropping image: {exc}")
+            return
+        self.counts["frames"] += 1
+        started = self.pipeline.start(image, msg.header.stamp, self.action, self.cloud_up())
+        if started.result is not None:
+            self.publish(started.result)
+            return
+        self.counts["offloaded"] += 1
+        fm = self.msgs["FeatureMap"]()
+        fm.header.stamp = msg.header.stamp
+        fm.header.frame_id = msg.header.frame_id
+        fm.robot_id, fm.frame_seq = self.p["robot_id"], started.seq
+        fm.model, fm.split = self.pipeline.runner.model, self.pipeline.runner.split
+        fm.xi, fm.deadline_ms = self.action.xi, self.world.cost.deadline_s * 1e3
+        for key, value in started.payload.to_msg_fields().items():
+            setattr(fm, key, value)
+        due = time.monotonic() + (started.send_after_s if self.p["shape_link"] else 0.0)
+        self.sends.append((due, fm))
+
+    def on_cloud(self, msg: Any) -> None:
+        """Fuse a cloud answer addressed to this robot."""
+        if str(msg.robot_id) != self.p["robot_id"]:
+            return
+        if not msg.ok:
+            self.counts["cloud_rejected"] += 1
+            self.node.logger.warning(f"head: cloud rejected frame {msg.frame_seq}: {msg.error}")
+        logits = as_array(msg.logits, np.dtype(np.float32)) if msg.ok else None
+        result = self.pipeline.on_cloud(int(msg.frame_seq), logits)
+        if result is not None:
+            self.strikes = 0
+            self.publish(result)
+
+    def tick(self) -> None:
+        """Send payloads whose modelled transfer is over; finish frames the cloud left waiting."""
+        now = time.monotonic()
+        if self.sends:
+            due = [s for s in self.sends if s[0] <= now]
+            self.sends = [s for s in self.sends if s[0] > now]
+            for _, fm in due:
+                self.fm_pub.publish(fm)
+        for result in self.pipeline.expire(now):
+            self.strikes += 1
+            if self.strikes >= CLOUD_STRIKES:
+                self.cloud_down_until = now + CLOUD_BACKOFF_S
+            self.publish(result)
+
+    # -- outputs -----------------------------------------------------------------------------
+    def publish(self, r: FrameResult) -> None:
+        """Publish the result and the telemetry of one finished frame."""
+        out = r.outcome
+        self.counts["fallback"] += int(r.fallback)
+        res = self.msgs["InferenceResult"]()
+        res.header.stamp = r.stamp
+        res.header.frame_id = "dvfo"
+        res.frame_seq, res.model = r.seq, self.pipeline.runner.model
+        res.class_id, res.confidence = r.class_id, r.confidence
+        res.logits = r.logits.tolist() if self.node.runtime == "rclpy" else r.logits
+        res.xi, res.cloud_used, res.fallback = r.action.xi, r.cloud_used, r.fallback
+        res.payload_bytes = int(out.payload_bytes)
+        res.head_ms, res.edge_tail_ms = out.head_s * 1e3, out.edge_tail_s * 1e3
+        res.transmit_ms, res.cloud_ms, res.wait_ms = out.transmit_s * 1e3, out.cloud_s * 1e3, out.wait_s * 1e3
+        res.latency_ms, res.energy_j = out.latency_s * 1e3, out.energy_j
+        res.cpu_level, res.gpu_level, res.emc_level = r.action.cpu, r.action.gpu, r.action.emc
+        self.result_pub.publish(res)
+        self.tel_pub.publish(self.telemetry(r))
+
+    def telemetry(self, r: FrameResult) -> Any:
+        """The ``Telemetry`` of one finished frame (modelled Jetson figures on the twin)."""
+        out = r.outcome
+        tel = self.msgs["Telemetry"]()
+        tel.header.stamp = r.stamp
+        tel.header.frame_id = "dvfo"
+        tel.frame_seq, tel.device, tel.backend = r.seq, self.p["device"], "twin"
+        clocks = self.world.twin_model.clocks(r.action.levels)
+        tel.cpu_khz, tel.gpu_hz, tel.emc_hz = (
+            int(clocks.cpu_hz // 1000),
+            int(clocks.gpu_hz),
+            int(clocks.emc_hz),
+        )
+        tel.power_w = out.power_w
+        tel.temperature_c = math.nan
+        tel.cpu_util = tel.gpu_util = tel.emc_util = math.nan
+        tel.bandwidth_mbps, tel.rtt_ms = out.mbps, out.rtt_ms
+        tel.xi, tel.payload_bytes = r.action.xi, int(out.payload_bytes)
+        tel.head_ms, tel.edge_tail_ms = out.head_s * 1e3, out.edge_tail_s * 1e3
+        tel.transmit_ms, tel.cloud_ms = out.transmit_s * 1e3, out.cloud_s * 1e3
+        tel.latency_ms, tel.energy_j, tel.deadline_missed = (
+            out.latency_s * 1e3,
+            out.energy_j,
+            out.deadline_missed,
+        )
+        return tel
+
+    def status(self) -> Status:
+        """Diagnostics: frames, offloads, fallbacks, whether the cloud is reachable."""
+        values = dict(self.counts)
+        values["pending"] = len(self.pipeline.pending)
+        values["xi"] = self.action.xi
+        if not self.cloud_up():
+            return Status(WARN, "cloud unreachable: edge-only", values)
+        return Status(message="running", values=values)
+
+    def close(self) -> None:
+        """Nothing to restore: clocks belong to the governor."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``head_node`` executable."""
+    return run_node("head", Head, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""The whole graph as separate processes over DDS: camera -> head <-> tail, governor; none lost."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import Collector, write_params
+from dvfo_core.camera import dataset
+from dvfo_core.graph import load_graph
+from dvfo_core.launcher import Launch
+from dvfo_core.runtime.port import stamp_to_ns
+from dvfo_core.split.runner import SplitRunner
+
+pytestmark = pytest.mark.slow
+N = 24
+
+
+def _graph_params(tmp_path: Path, **head: object) -> Path:
+    return write_params(
+        tmp_path,
+        camera={"count": N, "rate_hz": 4.0, "loop": False, "qos": {"image": "default"}},
+        head={"qos": {"image": "default"}, "cloud_timeout_ms": 3000.0, **head},
+    )
+
+
+def test_n_frames_in_n_results_out_equal_to_in_process(tmp_path: Path, collector: Collector) -> None:
+    launch = Launch(load_graph("all"), _graph_params(tmp_path))
+    try:
+        assert collector.spin_until(lambda: len(collector.results) >= N, 180), launch.poll()
+        collector.spin_until(lambda: False, 1.0)  # anything extra would show up now
+    finally:
+        launch.shutdown()
+    results = collector.results
+    assert len(results) == N
+    assert sorted(r.frame_seq for r in results) == list(range(1, N + 1))
+    images = {f.index: f.image for f in dataset("mnist", 64, 64, loop=False)}
+    runner = SplitRunner.from_checkpoint(model="mobilenet_v2")
+    offloaded = 0
+    for r in results:
+        assert r.energy_j > 0 and r.latency_ms > 0 and r.head_ms > 0
+        label = collector.labels[stamp_to_ns(r.header.stamp)]
+        image = runner.preprocess(images[label.index])
+        expected = runner.infer(image, float(r.xi))
+        np.testing.assert_allclose(r.logits, expected.logits.numpy(), atol=0.05, rtol=0.02)
+        assert r.class_id == expected.class_id
+        offloaded += int(r.cloud_used)
+        assert not r.fallback
+    assert len(collector.telemetry) == N
+    assert offloaded > 0, "the governor never offloaded: the tail path went untested"
+
+
+def test_cloud_killed_mid_run_edge_keeps_going_then_resumes(tmp_path: Path, collector: Collector) -> None:
+    params = write_params(
+        tmp_path,
+        camera={"count": 0, "rate_hz": 4.0, "qos": {"image": "default"}},
+        head={"qos": {"image": "default"}, "cloud_timeout_ms": 300.0},
+        governor={"method": "dvfo"},
+    )
+    edge = Launch(load_graph("edge"), params)
+    cloud = Launch(load_graph("cloud"), params)
+    try:
+        assert collector.spin_until(lambda: sum(r.cloud_used for r in collector.results) >= 3, 180)
+        cloud.shutdown()
+        killed_at = len(collector.results)
+        assert collector.spin_until(lambda: len(collector.results) >= killed_at + 12, 60)
+        during = collector.results[killed_at:]
+        assert all(not r.cloud_used for r in during[2:]), "results after the kill cannot use the cloud"
+        cloud = Launch(load_graph("cloud"), params)
+        back_at = len(collector.results)
+        assert collector.spin_until(lambda: any(r.cloud_used for r in collector.results[back_at:]), 120), (
+            "offloading did not resume"
+        )
+        time.sleep(0.5)
+    finally:
+        cloud.shutdown()
+        edge.shutdown()
+    seqs = [r.frame_seq for r in collector.results]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), "a frame was lost"

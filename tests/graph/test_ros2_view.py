@@ -1,0 +1,90 @@
+"""What a ROS 2 tool sees of the camera node: plain cyclonedds types named the ROS 2 way."""
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from conftest import write_params
+from cyclonedds.idl import IdlStruct
+from cyclonedds.idl import types as t
+from cyclonedds.sub import DataReader
+from cyclonedds.topic import Topic
+from dvfo_core.graph import load_graph
+from dvfo_core.launcher import Launch
+from dvfo_core.runtime.dds import participant, to_dds_qos
+from dvfo_core.runtime.qos import parse_qos
+
+
+@dataclass
+class Time_(IdlStruct, typename="builtin_interfaces::msg::dds_::Time_"):
+    sec: t.int32
+    nanosec: t.uint32
+
+
+@dataclass
+class Header_(IdlStruct, typename="std_msgs::msg::dds_::Header_"):
+    stamp: Time_
+    frame_id: str
+
+
+@dataclass
+class Image_(IdlStruct, typename="sensor_msgs::msg::dds_::Image_"):
+    header: Header_
+    height: t.uint32
+    width: t.uint32
+    encoding: str
+    is_bigendian: t.uint8
+    step: t.uint32
+    data: t.sequence[t.uint8]
+
+
+@dataclass
+class KeyValue_(IdlStruct, typename="diagnostic_msgs::msg::dds_::KeyValue_"):
+    key: str
+    value: str
+
+
+@dataclass
+class DiagnosticStatus_(IdlStruct, typename="diagnostic_msgs::msg::dds_::DiagnosticStatus_"):
+    level: t.byte
+    name: str
+    message: str
+    hardware_id: str
+    values: t.sequence[KeyValue_]
+
+
+@dataclass
+class DiagnosticArray_(IdlStruct, typename="diagnostic_msgs::msg::dds_::DiagnosticArray_"):
+    header: Header_
+    status: t.sequence[DiagnosticStatus_]
+
+
+def test_camera_image_and_diagnostics_as_a_ros2_tool_sees_them(tmp_path: Path, dds_domain: int) -> None:
+    params = write_params(tmp_path, camera={"source": "pattern", "width": 32, "height": 24, "rate_hz": 20.0})
+    camera = [e for e in load_graph("edge") if e.name == "camera"]
+    dp = participant()
+    images = DataReader(
+        dp, Topic(dp, "rt/camera/image_raw", Image_), qos=to_dds_qos(parse_qos("sensor_data"))
+    )
+    diags = DataReader(
+        dp, Topic(dp, "rt/diagnostics", DiagnosticArray_), qos=to_dds_qos(parse_qos("default"))
+    )
+    launch = Launch(camera, params)
+    got_images: list[Image_] = []
+    got_diags: list[DiagnosticArray_] = []
+    try:
+        end = time.monotonic() + 60
+        while (len(got_images) < 5 or not got_diags) and time.monotonic() < end:
+            got_images += [s for s in images.take(N=16) if isinstance(s, Image_)]
+            got_diags += [s for s in diags.take(N=16) if isinstance(s, DiagnosticArray_)]
+            time.sleep(0.05)
+    finally:
+        launch.shutdown()
+    assert len(got_images) >= 5
+    img = got_images[0]
+    assert (img.width, img.height, img.encoding, img.step) == (32, 24, "rgb8", 96)
+    assert len(img.data) == 32 * 24 * 3
+    assert img.header.frame_id == "camera" and img.header.stamp.sec > 1_600_000_000
+    status = got_diags[0].status[0]
+    assert status.name == "camera: stream" and status.level == 0
+    assert {kv.key for kv in status.values} >= {"published", "source"}
