@@ -16,20 +16,20 @@ from dvfo_core.runtime.qos import parse_qos
 
 
 @dataclass
-class Time_(IdlStruct, typename="builtin_interfaces::msg::dds_::Time_"):
+class RosTime(IdlStruct, typename="builtin_interfaces::msg::dds_::Time_"):
     sec: t.int32
     nanosec: t.uint32
 
 
 @dataclass
-class Header_(IdlStruct, typename="std_msgs::msg::dds_::Header_"):
-    stamp: Time_
+class RosHeader(IdlStruct, typename="std_msgs::msg::dds_::Header_"):
+    stamp: RosTime
     frame_id: str
 
 
 @dataclass
-class Image_(IdlStruct, typename="sensor_msgs::msg::dds_::Image_"):
-    header: Header_
+class RosImage(IdlStruct, typename="sensor_msgs::msg::dds_::Image_"):
+    header: RosHeader
     height: t.uint32
     width: t.uint32
     encoding: str
@@ -39,24 +39,24 @@ class Image_(IdlStruct, typename="sensor_msgs::msg::dds_::Image_"):
 
 
 @dataclass
-class KeyValue_(IdlStruct, typename="diagnostic_msgs::msg::dds_::KeyValue_"):
+class RosKeyValue(IdlStruct, typename="diagnostic_msgs::msg::dds_::KeyValue_"):
     key: str
     value: str
 
 
 @dataclass
-class DiagnosticStatus_(IdlStruct, typename="diagnostic_msgs::msg::dds_::DiagnosticStatus_"):
+class RosDiagnosticStatus(IdlStruct, typename="diagnostic_msgs::msg::dds_::DiagnosticStatus_"):
     level: t.byte
     name: str
     message: str
     hardware_id: str
-    values: t.sequence[KeyValue_]
+    values: t.sequence[RosKeyValue]
 
 
 @dataclass
-class DiagnosticArray_(IdlStruct, typename="diagnostic_msgs::msg::dds_::DiagnosticArray_"):
-    header: Header_
-    status: t.sequence[DiagnosticStatus_]
+class RosDiagnosticArray(IdlStruct, typename="diagnostic_msgs::msg::dds_::DiagnosticArray_"):
+    header: RosHeader
+    status: t.sequence[RosDiagnosticStatus]
 
 
 def test_camera_image_and_diagnostics_as_a_ros2_tool_sees_them(tmp_path: Path, dds_domain: int) -> None:
@@ -64,19 +64,19 @@ def test_camera_image_and_diagnostics_as_a_ros2_tool_sees_them(tmp_path: Path, d
     camera = [e for e in load_graph("edge") if e.name == "camera"]
     dp = participant()
     images = DataReader(
-        dp, Topic(dp, "rt/camera/image_raw", Image_), qos=to_dds_qos(parse_qos("sensor_data"))
+        dp, Topic(dp, "rt/camera/image_raw", RosImage), qos=to_dds_qos(parse_qos("sensor_data"))
     )
     diags = DataReader(
-        dp, Topic(dp, "rt/diagnostics", DiagnosticArray_), qos=to_dds_qos(parse_qos("default"))
+        dp, Topic(dp, "rt/diagnostics", RosDiagnosticArray), qos=to_dds_qos(parse_qos("default"))
     )
     launch = Launch(camera, params)
-    got_images: list[Image_] = []
-    got_diags: list[DiagnosticArray_] = []
+    got_images: list[RosImage] = []
+    got_diags: list[RosDiagnosticArray] = []
     try:
         end = time.monotonic() + 60
         while (len(got_images) < 5 or not got_diags) and time.monotonic() < end:
-            got_images += [s for s in images.take(N=16) if isinstance(s, Image_)]
-            got_diags += [s for s in diags.take(N=16) if isinstance(s, DiagnosticArray_)]
+            got_images += [s for s in images.take(N=16) if isinstance(s, RosImage)]
+            got_diags += [s for s in diags.take(N=16) if isinstance(s, RosDiagnosticArray)]
             time.sleep(0.05)
     finally:
         launch.shutdown()
