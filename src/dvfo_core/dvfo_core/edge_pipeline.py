@@ -42,6 +42,7 @@ class FrameResult:
     fallback: bool
     outcome: FrameOutcome  #: modelled Jetson stage times and energy (fallback included)
     wall_ms: float  #: real time on this machine from image to result
+    compute_ms: float  #: real compute time on this machine (head, codec, edge tail, fusion)
 
 
 @dataclass
@@ -57,6 +58,7 @@ class PendingFrame:
     started_s: float
     expires_s: float
     payload: EncodedFeatures
+    compute_ms: float
 
 
 @dataclass
@@ -134,12 +136,14 @@ class EdgePipeline:
         primary, secondary = self.runner.partition(head_out, act.xi)
         payload = self.runner.encode_secondary(head_out, secondary)
         edge_logits = self.runner.edge_tail(head_out, primary)
+        compute_ms = (time.monotonic() - t_start) * 1e3
         outcome = self.acct.outcome(act, payload.nbytes if payload is not None else 0, t_start)
         if payload is None:
             fused = self.runner.fuse(edge_logits, None, act.xi)
+            fallback = not cloud_up and action.xi > 0
             return Started(
                 result=self._result(
-                    self.seq, stamp, fused, act, False, not cloud_up and action.xi > 0, outcome, t_start
+                    self.seq, stamp, fused, act, False, fallback, outcome, t_start, compute_ms
                 ),
                 seq=self.seq,
             )
@@ -153,6 +157,7 @@ class EdgePipeline:
             t_start,
             t_start + max(self.cloud_timeout_s, outcome.latency_s),
             payload,
+            compute_ms,
         )
         return Started(payload=payload, send_after_s=outcome.head_s + outcome.transmit_s, seq=self.seq)
 
@@ -166,10 +171,20 @@ class EdgePipeline:
             return None
         if logits is None:
             return self._fallback(frame)
+        t0 = time.monotonic()
         cloud = torch.as_tensor(np.asarray(logits, dtype=np.float32))
         fused = self.runner.fuse(frame.edge_logits, cloud, frame.action.xi)
+        compute_ms = frame.compute_ms + (time.monotonic() - t0) * 1e3
         return self._result(
-            frame.seq, frame.stamp, fused, frame.action, True, False, frame.outcome, frame.started_s
+            frame.seq,
+            frame.stamp,
+            fused,
+            frame.action,
+            True,
+            False,
+            frame.outcome,
+            frame.started_s,
+            compute_ms,
         )
 
     def expire(self, now_s: float | None = None) -> list[FrameResult]:
@@ -179,14 +194,16 @@ class EdgePipeline:
         return [self._fallback(self.pending.pop(s)) for s in sorted(late)]
 
     def _fallback(self, frame: PendingFrame) -> FrameResult:
+        t0 = time.monotonic()
         logits = frame.edge_logits
         late_tail = logits is None  # xi = 1: the edge has no tail output; finish every channel late
         if late_tail:
             logits = self.runner.fallback_tail(frame.head_out)
         fused = self.runner.fuse(logits, None, 0.0)
         outcome = self.acct.fallback(frame.outcome, self.cloud_timeout_s, late_tail)
+        compute_ms = frame.compute_ms + (time.monotonic() - t0) * 1e3
         return self._result(
-            frame.seq, frame.stamp, fused, frame.action, False, True, outcome, frame.started_s
+            frame.seq, frame.stamp, fused, frame.action, False, True, outcome, frame.started_s, compute_ms
         )
 
     def _result(
@@ -199,6 +216,7 @@ class EdgePipeline:
         fallback: bool,
         outcome: FrameOutcome,
         started_s: float,
+        compute_ms: float,
     ) -> FrameResult:
         logits = fused.logits.detach().cpu().numpy().astype(np.float32).reshape(-1)
         return FrameResult(
@@ -212,4 +230,5 @@ class EdgePipeline:
             fallback=fallback,
             outcome=outcome,
             wall_ms=(time.monotonic() - started_s) * 1e3,
+            compute_ms=compute_ms,
         )

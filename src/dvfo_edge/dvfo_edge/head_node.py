@@ -178,6 +178,7 @@ class Head:
         res.head_ms, res.edge_tail_ms = out.head_s * 1e3, out.edge_tail_s * 1e3
         res.transmit_ms, res.cloud_ms, res.wait_ms = out.transmit_s * 1e3, out.cloud_s * 1e3, out.wait_s * 1e3
         res.latency_ms, res.energy_j = out.latency_s * 1e3, out.energy_j
+        res.compute_wall_ms = r.compute_ms
         res.cpu_level, res.gpu_level, res.emc_level = r.action.cpu, r.action.gpu, r.action.emc
         self.result_pub.publish(res)
         self.tel_pub.publish(self.telemetry(r))
