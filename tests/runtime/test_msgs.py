@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +64,8 @@ def test_numeric_sequences_accept_bytes_lists_and_arrays() -> None:
 
 def test_malformed_msg_file_names_the_file(tmp_path: Path) -> None:
     (tmp_path / "Broken.msg").write_text("std_msgs/Header header\nfloat32[ x\n")
-    with pytest.raises(MessageDefinitionError, match=r"Broken\.msg: malformed"):
+    expected = r"Broken\.msg:2: malformed message definition: 'float32\[ x'"
+    with pytest.raises(MessageDefinitionError, match=expected):
         load_definitions(tmp_path)
 
 
@@ -74,3 +79,16 @@ def test_unknown_field_type_names_the_file_and_field(tmp_path: Path) -> None:
 def test_unknown_type_name_is_a_clear_error() -> None:
     with pytest.raises(MessageDefinitionError, match="unknown message type 'dvfo_msgs/msg/Nope'"):
         message_class("dvfo_msgs/msg/Nope")
+
+
+def test_cli_reports_a_malformed_msg_file_in_one_line(tmp_path: Path) -> None:
+    for f in msg_dir().glob("*.msg"):
+        shutil.copy(f, tmp_path)
+    (tmp_path / "Telemetry.msg").write_text((tmp_path / "Telemetry.msg").read_text() + "float32[ broken\n")
+    env = {**os.environ, "DVFO_MSG_DIR": str(tmp_path)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "dvfo_core.cli", "interfaces", "list"], capture_output=True, text=True, env=env
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Telemetry.msg:" in lines[0] and "float32[ broken" in lines[0]

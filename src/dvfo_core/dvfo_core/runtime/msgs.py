@@ -87,9 +87,20 @@ def _parse_msg_file(path: Path, package: str) -> dict[str, Any]:
         raise MessageDefinitionError(f"{path}: cannot read: {exc.strerror}") from None
     try:
         return get_types_from_msg(text, name)
-    except Exception as exc:  # rosbags raises its own TypesysError with a parser trace
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise MessageDefinitionError(f"{path}: malformed message definition: {first}") from None
+    except Exception:  # rosbags raises its own TypesysError with a whole-file parser trace
+        line_no, line = _first_bad_line(text, name)
+        raise MessageDefinitionError(f"{path}:{line_no}: malformed message definition: {line!r}") from None
+
+
+def _first_bad_line(text: str, name: str) -> tuple[int, str]:
+    """The first line whose addition makes the definition unparsable (1-based)."""
+    lines = text.splitlines()
+    for i in range(1, len(lines) + 1):
+        try:
+            get_types_from_msg("\n".join(lines[:i]), name)
+        except Exception:
+            return i, lines[i - 1].strip()
+    return len(lines), lines[-1].strip() if lines else ""
 
 
 def _check_references(store: Typestore, defs: dict[str, Any], origin: dict[str, Path]) -> None:
