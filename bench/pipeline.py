@@ -95,7 +95,7 @@ def run(rate_hz: float, seconds: float, model: str, directory: Path) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--model", default="mobilenet_v2")
+    parser.add_argument("--model", default="resnet18")
     args = parser.parse_args()
     os.environ.setdefault("ROS_DOMAIN_ID", "78")
     with tempfile.TemporaryDirectory() as tmp:

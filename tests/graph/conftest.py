@@ -27,10 +27,11 @@ def write_params(tmp_path: Path, **changes: dict[str, Any]) -> Path:
 
 
 class Collector:
-    """A monitor node: results, ground truth and telemetry, by camera stamp."""
+    """A monitor node: results, ground truth and telemetry, by camera stamp; can act as governor."""
 
     def __init__(self) -> None:
         self.node = DdsNode("test_collector")
+        self.action_pub = self.node.publisher("dvfo_msgs/msg/DvfsAction", "/dvfo/action")
         self.results: list[Any] = []
         self.labels: dict[int, Any] = {}
         self.telemetry: list[Any] = []
@@ -42,6 +43,17 @@ class Collector:
         )
         self.node.subscribe("dvfo_msgs/msg/Telemetry", "/dvfo/telemetry", self.telemetry.append)
         self.executor = Executor([self.node])
+
+    def send_action(self, xi: float, device: str = "jetson-nano") -> None:
+        """Stand in for the governor: top clocks and offload share ``xi``."""
+        from dvfo_core.device.twin import TwinModel
+
+        top = TwinModel(device).max_levels()
+        msg = self.node.msg("dvfo_msgs/msg/DvfsAction")(
+            cpu_level=top.cpu, gpu_level=top.gpu, emc_level=top.emc
+        )
+        msg.xi, msg.method = xi, "test"
+        self.action_pub.publish(msg)
 
     def spin_until(self, done: Callable[[], bool], timeout_s: float) -> bool:
         """Spin until ``done()`` or the time-out; returns ``done()``."""

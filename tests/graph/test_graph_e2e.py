@@ -21,14 +21,21 @@ N = 24
 def _graph_params(tmp_path: Path, **head: object) -> Path:
     return write_params(
         tmp_path,
-        camera={"count": N, "rate_hz": 4.0, "loop": False, "qos": {"image": "default"}},
+        camera={"count": N, "rate_hz": 4.0, "qos": {"image": "default"}, "wait_for_subscribers": True},
         head={"qos": {"image": "default"}, "cloud_timeout_ms": 3000.0, **head},
     )
 
 
+def _data_plane() -> list:
+    """camera, head and tail; the test plays the governor so that frames surely offload."""
+    return [e for e in load_graph("all") if e.name != "governor"]
+
+
 def test_n_frames_in_n_results_out_equal_to_in_process(tmp_path: Path, collector: Collector) -> None:
-    launch = Launch(load_graph("all"), _graph_params(tmp_path))
+    launch = Launch(_data_plane(), _graph_params(tmp_path))
     try:
+        assert collector.spin_until(lambda: collector.node.subscriber_count(collector.action_pub) > 0, 120)
+        collector.send_action(0.5)
         assert collector.spin_until(lambda: len(collector.results) >= N, 180), launch.poll()
         collector.spin_until(lambda: False, 1.0)  # anything extra would show up now
     finally:
@@ -37,7 +44,7 @@ def test_n_frames_in_n_results_out_equal_to_in_process(tmp_path: Path, collector
     assert len(results) == N
     assert sorted(r.frame_seq for r in results) == list(range(1, N + 1))
     images = {f.index: f.image for f in dataset("mnist", 64, 64, loop=False)}
-    runner = SplitRunner.from_checkpoint(model="mobilenet_v2")
+    runner = SplitRunner.from_checkpoint(model="resnet18")
     offloaded = 0
     for r in results:
         assert r.energy_j > 0 and r.latency_ms > 0 and r.head_ms > 0
@@ -49,7 +56,7 @@ def test_n_frames_in_n_results_out_equal_to_in_process(tmp_path: Path, collector
         offloaded += int(r.cloud_used)
         assert not r.fallback
     assert len(collector.telemetry) == N
-    assert offloaded > 0, "the governor never offloaded: the tail path went untested"
+    assert offloaded >= N // 2, "frames after the first action (xi = 0.5) offload"
 
 
 def test_cloud_killed_mid_run_edge_keeps_going_then_resumes(tmp_path: Path, collector: Collector) -> None:
@@ -57,11 +64,12 @@ def test_cloud_killed_mid_run_edge_keeps_going_then_resumes(tmp_path: Path, coll
         tmp_path,
         camera={"count": 0, "rate_hz": 4.0, "qos": {"image": "default"}},
         head={"qos": {"image": "default"}, "cloud_timeout_ms": 300.0},
-        governor={"method": "dvfo"},
     )
-    edge = Launch(load_graph("edge"), params)
+    edge = Launch([e for e in load_graph("edge") if e.name != "governor"], params)
     cloud = Launch(load_graph("cloud"), params)
     try:
+        assert collector.spin_until(lambda: collector.node.subscriber_count(collector.action_pub) > 0, 120)
+        collector.send_action(0.5)
         assert collector.spin_until(lambda: sum(r.cloud_used for r in collector.results) >= 3, 180)
         cloud.shutdown()
         killed_at = len(collector.results)
@@ -77,5 +85,7 @@ def test_cloud_killed_mid_run_edge_keeps_going_then_resumes(tmp_path: Path, coll
     finally:
         cloud.shutdown()
         edge.shutdown()
-    seqs = [r.frame_seq for r in collector.results]
-    assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), "a frame was lost"
+    seqs = sorted(r.frame_seq for r in collector.results)
+    assert len(seqs) == len(set(seqs)), "a frame was answered twice"
+    settled = [s for s in seqs if s <= seqs[-1] - 5]  # the last few may still have been in flight
+    assert settled == list(range(seqs[0], settled[-1] + 1)), "a frame was lost"

@@ -14,7 +14,7 @@ from dvfo_core.tail_server import TailRequest, TailServer
 
 @pytest.fixture(scope="module")
 def runner() -> SplitRunner:
-    return SplitRunner.from_checkpoint(model="mobilenet_v2")
+    return SplitRunner.from_checkpoint(model="resnet18")
 
 
 def _requests(runner: SplitRunner, n: int, xi: float, robot: str = "a") -> list[TailRequest]:
@@ -50,7 +50,7 @@ def test_bad_payloads_are_answered_counted_and_serving_continues(runner: SplitRu
     data = bytearray(bytes(corrupt.fields["data"]))
     data[len(data) // 2 :] = b"\x00" * (len(data) - len(data) // 2)
     corrupt.fields = {**corrupt.fields, "data": bytes(data)}
-    other_model = dataclasses.replace(other_model, model="resnet18", split="layer2")
+    other_model = dataclasses.replace(other_model, model="mobilenet_v2", split="features.7")
     server = TailServer(lambda m: runner)
     for r in (bad_shape, good, corrupt):
         server.submit(r)

@@ -17,7 +17,7 @@ from dvfo_core.runtime.port import Node
 from dvfo_core.tail_server import TailReply, TailRequest, TailServer
 
 PARAMS = [
-    ParamSpec("models", ["mobilenet_v2"], "models to load at start (others load on first request)"),
+    ParamSpec("models", ["resnet18"], "models to load at start (others load on first request)"),
     ParamSpec("max_batch", 8, "most frames finished in one tail pass", min=1, max=256),
     ParamSpec("device", "cpu", "torch device of the tail (cpu, cuda, cuda:1, ...)"),
     ParamSpec("qos.feature_map", "default", "QoS preset of /dvfo/feature_map"),

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from dvfo_core.errors import DvfoError
 from dvfo_core.graph import load_graph
 from dvfo_core.launcher import Launch
 from dvfo_core.runtime.port import stamp_to_ns
@@ -92,16 +93,35 @@ class Monitor:
                     None if label is None else int(r.class_id) == label,
                 )
             )
-        self.results = []
+        self.results.clear()  # the subscription appends to this very list
+
+
+class Progress:
+    """A live status line: redrawn in place on a terminal, one line every 5 s otherwise."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.last = 0.0
+
+    def show(self, text: str, final: bool = False) -> None:
+        """Draw ``text`` (throttled)."""
+        now = time.monotonic()
+        if not final and now - self.last < (0.25 if self.tty else 5.0):
+            return
+        self.last = now
+        sys.stderr.write(("\r" + text) if self.tty else text + "\n")
+        if final and self.tty:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
 
 
 def _line(run: MethodRun, left_s: float) -> str:
     s = run.summary()
     if not s["frames"]:
-        return f"\r[{run.method}] starting the graph ..."
+        return f"[{run.method}] starting the graph ..."
     acc = f"{100 * s['accuracy']:.1f}%" if s["accuracy"] is not None else "n/a"
     return (
-        f"\r[{run.method}] {s['frames']:4d} frames | {s['energy_j_per_frame']:.3f} J/frame | "
+        f"[{run.method}] {s['frames']:4d} frames | {s['energy_j_per_frame']:.3f} J/frame | "
         f"{s['latency_ms_mean']:6.1f} ms | acc {acc} | xi {s['mean_xi']:.2f} | "
         f"offloaded {100 * s['offloaded_share']:.0f}% | {left_s:4.0f} s left "
     )
@@ -111,20 +131,23 @@ def run_method(method: str, seconds: float, monitor: Monitor, startup_timeout_s:
     """Launch the graph with the governor on ``method`` and collect ``seconds`` of results."""
     launch = Launch(load_graph("all"), overrides={"governor": ["-p", f"method:={method}"]}, quiet=True)
     run = MethodRun(method)
+    progress = Progress()
     try:
         start = time.monotonic()
         while not monitor.results and time.monotonic() - start < startup_timeout_s:
             monitor.executor.spin_once(0.1)
-            if any(code is not None for code in launch.poll().values()):
-                raise RuntimeError(f"a node exited during start-up: {launch.poll()}")
-            sys.stderr.write(_line(run, seconds))
+            dead = [n for n, code in launch.poll().items() if code is not None]
+            if dead:
+                logs = "\n".join(f"[{n}] {line}" for n in dead for line in launch.last_lines[n])
+                raise DvfoError(f"node {', '.join(dead)} exited during start-up:\n{logs}")
+            progress.show(_line(run, seconds))
         monitor.results.clear()  # the clock starts with the first result
         end = time.monotonic() + seconds
         while time.monotonic() < end:
             monitor.executor.spin_once(0.1)
             monitor.drain(run)
-            sys.stderr.write(_line(run, end - time.monotonic()))
-        sys.stderr.write("\n")
+            progress.show(_line(run, end - time.monotonic()))
+        progress.show(_line(run, 0.0), final=True)
     finally:
         launch.shutdown()
     return run
@@ -137,6 +160,9 @@ def table(summaries: list[dict[str, Any]]) -> str:
     )
     rows = [head, "-" * len(head)]
     for s in summaries:
+        if not s["frames"]:
+            rows.append(f"{s['method']:<16}{0:>7}  (no results: see the node logs above)")
+            continue
         acc = f"{100 * s['accuracy']:.1f}%" if s.get("accuracy") is not None else "n/a"
         rows.append(
             f"{s['method']:<16}{s['frames']:>7}{s['energy_j_per_frame']:>10.3f}{s['latency_ms_mean']:>9.1f}"

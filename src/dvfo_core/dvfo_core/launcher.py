@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -47,6 +48,7 @@ class Launch:
     ) -> None:
         self.entries = list(entries)
         self.procs: dict[str, subprocess.Popen] = {}
+        self.last_lines: dict[str, deque[str]] = {e.name: deque(maxlen=20) for e in entries}
         self._threads: list[threading.Thread] = []
         self.quiet = quiet
         child_env = {**os.environ, "DVFO_RUNTIME": "dds", "PYTHONUNBUFFERED": "1", **(env or {})}
@@ -68,6 +70,7 @@ class Launch:
     def _pump(self, name: str, proc: subprocess.Popen) -> None:
         assert proc.stdout is not None
         for line in proc.stdout:
+            self.last_lines[name].append(line.rstrip())
             if not self.quiet:
                 sys.stderr.write(f"[{name}] {line}")
 

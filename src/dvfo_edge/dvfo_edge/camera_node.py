@@ -22,6 +22,7 @@ PARAMS = [
     ParamSpec("frame_id", "camera", "header.frame_id of the images"),
     ParamSpec("loop", True, "restart the source at its end"),
     ParamSpec("count", 0, "stop after this many frames (0: never)", min=0),
+    ParamSpec("wait_for_subscribers", False, "publish only once something subscribes to the images"),
     ParamSpec("qos.image", "sensor_data", "QoS preset of /camera/image_raw"),
 ]
 
@@ -69,6 +70,8 @@ class Camera:
         """Publish the next frame (and its label)."""
         count = self.params["count"]
         if self.exhausted or (count and self.published >= count):
+            return
+        if self.params["wait_for_subscribers"] and self.node.subscriber_count(self.image_pub) == 0:
             return
         frame = next(self.frames, None)
         if frame is None:

@@ -29,7 +29,7 @@ PARAMS = [
     ParamSpec("method", "dvfo", "decision method", choices=NODE_METHODS),
     ParamSpec("policy", "", "policy file (empty: the one shipped for device and model)"),
     ParamSpec("eta", 0.5, "energy weight of the cost (1: energy only, 0: latency only)", min=0.0, max=1.0),
-    ParamSpec("model", "mobilenet_v2", "model the head runs (must match the policy)"),
+    ParamSpec("model", "resnet18", "model the head runs (must match the policy)"),
     ParamSpec("checkpoint", "", "the head's checkpoint (empty: shipped), for its split point"),
     ParamSpec("device", "jetson-nano", "board profile"),
     ParamSpec("power_mode", "", "nvpmodel power mode (empty: the board's default)"),

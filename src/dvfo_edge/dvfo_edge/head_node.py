@@ -31,7 +31,7 @@ from dvfo_core.runtime.port import Node
 from dvfo_core.split.runner import SplitRunner
 
 PARAMS = [
-    ParamSpec("model", "mobilenet_v2", "torchvision model name of the fine-tuned checkpoint"),
+    ParamSpec("model", "resnet18", "torchvision model name of the fine-tuned checkpoint"),
     ParamSpec("checkpoint", "", "checkpoint file (empty: the one shipped for the model)"),
     ParamSpec("encoding", "int8+zstd", "codec of the offloaded channels"),
     ParamSpec("robot_id", "robot", "sender key the tail answers to"),
