@@ -36,7 +36,8 @@ class Camera:
         self.params = p
         self.frames = open_source(p["source"], p["path"], p["width"], p["height"], p["loop"], p["bag_topic"])
         self.image_pub = node.publisher("sensor_msgs/msg/Image", "/camera/image_raw", p["qos.image"])
-        self.label_pub = node.publisher("dvfo_msgs/msg/GroundTruth", "/camera/ground_truth", p["qos.image"])
+        # labels are small and must not be lost: reliable, whatever the image QoS
+        self.label_pub = node.publisher("dvfo_msgs/msg/GroundTruth", "/camera/ground_truth", "default")
         self.Image = node.msg("sensor_msgs/msg/Image")
         self.GroundTruth = node.msg("dvfo_msgs/msg/GroundTruth")
         self.published = 0
