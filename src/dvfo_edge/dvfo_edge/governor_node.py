@@ -102,8 +102,8 @@ class GovernorNode:
         self.safe_fallbacks += int(d.safe_fallback)
         self.decision_ms.append(d.decision_ms)
         del self.decision_ms[:-1000]
-        self.device.apply(d.action.levels)
         clocks = self.world.twin_model.clocks(d.action.levels)
+        self.apply(d.action.levels, clocks)
         msg = self.action_cls()
         msg.header.stamp = stamp
         msg.header.frame_id = "dvfo"
@@ -117,6 +117,23 @@ class GovernorNode:
         msg.xi, msg.split, msg.eta = d.action.xi, self.world.split, self.governor.eta
         msg.decision_ms, msg.safe_fallback = d.decision_ms, d.safe_fallback
         self.pub.publish(msg)
+
+    def apply(self, levels: Any, clocks: Any) -> None:
+        """Set the clocks: twin levels directly; on sysfs the board's available frequency nearest to
+        each of the profile's (the board's own tables are the truth on a robot)."""
+        if isinstance(self.device, TwinDevice):
+            self.device.apply(levels)
+            return
+        t = self.device.table
+
+        def near(freqs: tuple[int, ...], f: float) -> int | None:
+            return min(freqs, key=lambda v: abs(v - f)) if freqs else None
+
+        self.device.set_frequencies(  # type: ignore[attr-defined]
+            near(t.cpu_khz, clocks.cpu_hz / 1000),
+            near(t.gpu_hz, clocks.gpu_hz),
+            near(t.emc_hz, clocks.emc_hz),
+        )
 
     def status(self) -> Status:
         """Diagnostics: decisions, safe fallbacks, decision time."""
