@@ -87,8 +87,13 @@ _topics: dict[tuple[int, str, str], Topic] = {}
 
 
 def _topic(dp: DomainParticipant, type_name: str, ros_topic: str) -> tuple[Topic, type]:
+    return dds_topic(dp, type_name, dds_topic_name(ros_topic))
+
+
+def dds_topic(dp: DomainParticipant, type_name: str, dds_name: str) -> tuple[Topic, type]:
+    """The Cyclone topic ``dds_name`` (e.g. ``rt/a/b``, ``rq/node/set_parametersRequest``) of a type."""
     cls = message_class(type_name)
-    key = (id(dp), dds_topic_name(ros_topic), cls.__idl_typename__)
+    key = (id(dp), dds_name, cls.__idl_typename__)
     with _lock:
         if key not in _topics:
             topic = Topic(dp, key[1], cls)
@@ -158,6 +163,7 @@ class DdsNode(Node):
         params_file: str | Path | None = None,
         overrides: dict[str, Any] | None = None,
         domain: int | None = None,
+        parameter_services: bool = True,
     ) -> None:
         self._name = name
         self.namespace = namespace
@@ -171,6 +177,10 @@ class DdsNode(Node):
         self.subscriptions: list[DdsSubscription] = []
         self.timers: list[DdsTimer] = []
         self.publishers: list[DdsPublisher] = []
+        if parameter_services:
+            from dvfo_core.runtime.param_services import ParameterServer
+
+            self.parameter_server = ParameterServer(self)  # `ros2 param get/set` and `dvfo param`
 
     @property
     def name(self) -> str:

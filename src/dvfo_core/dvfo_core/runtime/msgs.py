@@ -55,19 +55,19 @@ _NUMERIC = {
 
 
 def normalize_type_name(name: str) -> str:
-    """``pkg/Name`` or ``pkg/msg/Name`` -> ``pkg/msg/Name``."""
+    """``pkg/Name`` or ``pkg/msg/Name`` -> ``pkg/msg/Name``; ``pkg/srv/Name_Request`` is kept."""
     parts = name.strip().split("/")
     if len(parts) == 2:
         return f"{parts[0]}/msg/{parts[1]}"
-    if len(parts) == 3 and parts[1] == "msg":
+    if len(parts) == 3 and parts[1] in ("msg", "srv"):
         return name.strip()
     raise MessageDefinitionError(f"bad message type name {name!r}: expected pkg/msg/Name or pkg/Name")
 
 
 def dds_type_name(name: str) -> str:
     """ROS 2 type ``pkg/msg/Name`` -> DDS type ``pkg::msg::dds_::Name_`` (rmw convention)."""
-    pkg, _, leaf = normalize_type_name(name).split("/")
-    return f"{pkg}::msg::dds_::{leaf}_"
+    pkg, kind, leaf = normalize_type_name(name).split("/")
+    return f"{pkg}::{kind}::dds_::{leaf}_"
 
 
 def dds_topic_name(topic: str) -> str:
@@ -138,11 +138,34 @@ def load_definitions(directory: Path, package: str = DVFO_PACKAGE) -> dict[str, 
     return defs
 
 
+#: rmw_cyclonedds prefixes every request and reply with the client's GUID (last 8 bytes) and a
+#: sequence number; the service wrapper types carry them as their first two fields.
+SERVICE_HEADER = [
+    ("client_guid", (Nodetype.BASE, ("uint64", 0))),
+    ("sequence_number", (Nodetype.BASE, ("int64", 0))),
+]
+_SRV_DIR = Path(__file__).resolve().parent / "srv"
+
+
+def service_definitions(package: str = "rcl_interfaces") -> dict[str, Any]:
+    """``pkg/srv/Name_Request`` / ``_Response`` wrapper definitions of the ``.srv`` files we serve."""
+    defs: dict[str, Any] = {}
+    for path in sorted(_SRV_DIR.glob("*.srv")):
+        request, _, response = path.read_text(encoding="utf-8").partition("\n---\n")
+        for half, text in (("Request", request), ("Response", response)):
+            name = f"{package}/srv/{path.stem}_{half}"
+            (consts, fields), = get_types_from_msg(text, f"{package}/{path.stem}_{half}").values()
+            defs[name] = (consts, SERVICE_HEADER + fields)
+    return defs
+
+
 @cache
 def typestore() -> Typestore:
-    """The rosbags typestore: ROS 2 standard messages plus ``dvfo_msgs`` from their ``.msg`` files."""
+    """The rosbags typestore: ROS 2 standard messages plus ``dvfo_msgs`` from their ``.msg`` files
+    (and the wrapper types of the parameter services the DDS adapter answers)."""
     store = get_typestore(ROS_DISTRO_STORE)
     store.register(load_definitions(msg_dir()))
+    store.register(service_definitions())
     return store
 
 
@@ -242,7 +265,7 @@ def _default_factory(desc: tuple) -> Any:
         return message_class(rest)
     sub_node, sub_rest = rest[0]
     if node == Nodetype.SEQUENCE:
-        if sub_node == Nodetype.BASE and sub_rest[0] in _NUMERIC:
+        if sub_node == Nodetype.BASE and sub_rest[0] in _NUMERIC and sub_rest[0] != "bool":
             dtype = _NUMERIC[sub_rest[0]][1]
             return lambda: np.zeros(0, dtype)
         return list

@@ -1,0 +1,41 @@
+"""``dvfo param get|set NODE NAME [VALUE]``: a running node's parameters, as ``ros2 param`` does."""
+
+from __future__ import annotations
+
+import argparse
+
+import yaml
+
+from dvfo_core.errors import ConfigError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``param`` sub-command."""
+    p = sub.add_parser("param", help="get or set a running node's parameter (ROS 2 parameter services)")
+    p.add_argument("action", choices=["get", "set"])
+    p.add_argument("node", help="node name, e.g. governor or /robot1/governor")
+    p.add_argument("name", help="parameter name, e.g. eta")
+    p.add_argument("value", nargs="?", help="new value (YAML: 0.8, true, dvfo, [a, b])")
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the node")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Call the node's service and print the answer."""
+    from dvfo_core.runtime.param_services import ParameterClient
+
+    namespace, _, node = args.node.strip("/").rpartition("/")
+    client = ParameterClient(node, namespace, args.timeout)
+    if args.action == "get":
+        value = client.get(args.name)
+        if value is None:
+            raise ConfigError(f"node {args.node} has no parameter {args.name!r}")
+        print(value)
+        return 0
+    if args.value is None:
+        raise ConfigError("set needs a value")
+    ok, reason = client.set(args.name, yaml.safe_load(args.value))
+    if not ok:
+        raise ConfigError(f"setting parameter failed: {reason}")
+    print("Set parameter successful")
+    return 0
