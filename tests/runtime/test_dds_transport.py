@@ -99,18 +99,20 @@ def test_project_writers_advertise_no_type_information(dds_domain: int) -> None:
     node = DdsNode("test_typeinfo")
     node.publisher("dvfo_msgs/msg/Telemetry", "/test/typeinfo")
     node.publisher("sensor_msgs/msg/Image", "/test/typeinfo_image")
+    # a second node in the same process, the same type on another topic (Cyclone shares the sertype)
+    DdsNode("test_typeinfo_2").publisher("dvfo_msgs/msg/Telemetry", "/test/typeinfo_again")
     from cyclonedds.domain import DomainParticipant
 
     observer = DomainParticipant(dds_domain)
     reader = BuiltinDataReader(observer, BuiltinTopicDcpsPublication)
     seen = {}
     end = time.monotonic() + 10
-    while len(seen) < 2 and time.monotonic() < end:
+    while len(seen) < 3 and time.monotonic() < end:
         for s in reader.take(N=64):
             if s.topic_name.startswith("rt/test/typeinfo"):
                 seen[s.topic_name] = s
         time.sleep(0.05)
-    assert set(seen) == {"rt/test/typeinfo", "rt/test/typeinfo_image"}
+    assert set(seen) == {"rt/test/typeinfo", "rt/test/typeinfo_image", "rt/test/typeinfo_again"}
     assert seen["rt/test/typeinfo"].type_name == "dvfo_msgs::msg::dds_::Telemetry_"
     for sample in seen.values():
         assert sample.type_id is None, f"{sample.topic_name} advertises {sample.type_id}"

@@ -27,7 +27,7 @@ from cyclonedds.util import duration
 
 from dvfo_core.errors import ConfigError
 from dvfo_core.paths import config_dir
-from dvfo_core.runtime.dds_typeinfo import strip_type_information
+from dvfo_core.runtime.dds_typeinfo import strip_type_information, type_information_restored
 from dvfo_core.runtime.msgs import dds_topic_name, message_class, normalize_type_name
 from dvfo_core.runtime.params import ParameterStore, ParamSpec, ParamValue, load_parameter_file
 from dvfo_core.runtime.port import Node
@@ -96,7 +96,8 @@ def dds_topic(dp: DomainParticipant, type_name: str, dds_name: str) -> tuple[Top
     key = (id(dp), dds_name, cls.__idl_typename__)
     with _lock:
         if key not in _topics:
-            topic = Topic(dp, key[1], cls)
+            with type_information_restored(cls):
+                topic = Topic(dp, key[1], cls)
             strip_type_information(topic, cls)
             _topics[key] = topic
     return _topics[key], cls

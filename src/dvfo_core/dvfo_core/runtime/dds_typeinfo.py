@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import ctypes as ct
 import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cache
 
 from cyclonedds.internal import load_cyclonedds
@@ -39,6 +42,40 @@ def _get_entity_sertype() -> ct._CFuncPtr:
     fn.restype = ct.c_int32
     fn.argtypes = [ct.c_int32, ct.POINTER(ct.c_void_p)]
     return fn
+
+
+@dataclass
+class _Stripped:
+    """Where a stripped sertype keeps its TypeInformation sizes (pointers are left untouched)."""
+
+    info_sz_at: int
+    map_sz_at: int
+    info_sz: int
+    map_sz: int
+
+    def set_sizes(self, restored: bool) -> None:
+        ct.c_uint32.from_address(self.info_sz_at).value = self.info_sz if restored else 0
+        ct.c_uint32.from_address(self.map_sz_at).value = self.map_sz if restored else 0
+
+
+_stripped: dict[type, _Stripped] = {}
+
+
+@contextmanager
+def type_information_restored(datatype: type) -> Iterator[None]:
+    """Give a stripped type its TypeInformation back while another topic of it is created.
+
+    Cyclone shares one sertype per type and domain; creating a second topic of the type derives
+    its CDR stream descriptor from that sertype's TypeInformation, which must be there meanwhile.
+    """
+    entry = _stripped.get(datatype)
+    if entry is not None:
+        entry.set_sizes(restored=True)
+    try:
+        yield
+    finally:
+        if entry is not None:
+            entry.set_sizes(restored=False)
 
 
 def strip_type_information(topic: Topic, datatype: type) -> None:
@@ -79,5 +116,6 @@ def strip_type_information(topic: Topic, datatype: type) -> None:
         raise TypeInfoStripError(
             f"sertype of {datatype.__name__}: layout differs from cyclonedds 11.0.1; not modified"
         )
-    ct.c_uint32.from_address(base + info_sz_off).value = 0
-    ct.c_uint32.from_address(base + map_sz_off).value = 0
+    entry = _Stripped(base + info_sz_off, base + map_sz_off, info_sz, map_sz)
+    entry.set_sizes(restored=False)
+    _stripped[datatype] = entry
