@@ -99,15 +99,13 @@ def profile_layers(module: nn.Module, *inputs: torch.Tensor, name: str = "") -> 
     counts = counter.get_flop_counts()
     root = type(module).__name__
     layers = []
-    seen: dict[str, int] = {}
+    ncalls: dict[str, int] = {}
+    for mod_name, *_ in calls:
+        ncalls[mod_name] = ncalls.get(mod_name, 0) + 1
     for mod_name, mod, in_b, out_b in calls:
         key = f"{root}.{mod_name}" if mod_name else root
-        per_op = counts.get(key, {})
-        flops = float(sum(per_op.values()))
-        k = seen.get(mod_name, 0)
-        seen[mod_name] = k + 1
-        if k:  # counts accumulate over repeated calls: split evenly
-            flops = flops / (k + 1)
+        # FlopCounterMode accumulates over repeated calls of one module: each call gets its share
+        flops = float(sum(counts.get(key, {}).values())) / ncalls[mod_name]
         param_b = sum(p.numel() * p.element_size() for p in mod.parameters(recurse=False))
         param_b += sum(b.numel() * b.element_size() for b in mod.buffers(recurse=False))
         layers.append(LayerCost(mod_name or root, type(mod).__name__, flops, param_b, in_b, out_b))
