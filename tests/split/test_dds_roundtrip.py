@@ -15,11 +15,12 @@ TYPE = "dvfo_msgs/msg/FeatureMap"
 
 
 def _send(fields_list: list[dict]) -> list:
-    edge, cloud = DdsNode("split_edge_test"), DdsNode("split_cloud_test")
+    """Publish FeatureMaps on the DDS adapter and return what the subscription receives."""
+    node = DdsNode("split_roundtrip_test")  # a writer and a reader: every sample is (de)serialised
     received: list = []
-    cloud.subscribe(TYPE, TOPIC, received.append)
-    pub = edge.publisher(TYPE, TOPIC)
-    ex = Executor([edge, cloud])
+    node.subscribe(TYPE, TOPIC, received.append)
+    pub = node.publisher(TYPE, TOPIC)
+    ex = Executor([node])
     ex.spin(5.0, until=lambda: pub.matched_count() > 0)
     for fields in fields_list:
         msg = pub.msg_class()
@@ -27,8 +28,7 @@ def _send(fields_list: list[dict]) -> list:
             setattr(msg, name, value)
         pub.publish(msg)
     ex.spin(10.0, until=lambda: len(received) >= len(fields_list))
-    edge.destroy()
-    cloud.destroy()
+    node.destroy()
     assert len(received) == len(fields_list)
     return received
 
