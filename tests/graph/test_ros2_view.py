@@ -4,7 +4,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from conftest import write_params
 from cyclonedds.idl import IdlStruct
 from cyclonedds.idl import types as t
 from cyclonedds.sub import DataReader
@@ -13,6 +12,7 @@ from dvfo_core.graph import load_graph
 from dvfo_core.launcher import Launch
 from dvfo_core.runtime.dds import participant, to_dds_qos
 from dvfo_core.runtime.qos import parse_qos
+from graph_helpers import write_params
 
 
 @dataclass
