@@ -36,7 +36,8 @@ def test_n_frames_in_n_results_out_equal_to_in_process(tmp_path: Path, collector
     try:
         assert collector.spin_until(lambda: collector.node.subscriber_count(collector.action_pub) > 0, 120)
         collector.send_action(0.5)
-        assert collector.spin_until(lambda: len(collector.results) >= N, 180), launch.poll()
+        got_all = collector.spin_until(lambda: len(collector.results) >= N, 180)
+        assert got_all, f"{len(collector.results)} of {N} results; node logs: {dict(launch.last_lines)}"
         collector.spin_until(lambda: False, 1.0)  # anything extra would show up now
     finally:
         launch.shutdown()
