@@ -264,15 +264,17 @@ def measure(kind: str, counts: dict[str, int]) -> dict:
 
 def serialization_ms(repeats: int = 50) -> dict:
     """(De)serialisation time of a 1 MB uint8[] field through the adapter's message classes."""
+    from cyclonedds.idl._support import Buffer
     from dvfo_core.runtime.msgs import message_class
 
     cls = message_class("dvfo_msgs/msg/FeatureMap")
     msg = cls(data=np.random.default_rng(1).integers(0, 256, 1_000_000, dtype=np.uint8))
-    wire = msg.serialize()
+    buffer = Buffer()  # as DdsPublisher does
+    wire = msg.serialize(buffer=buffer, use_version_2=False)
     cls.deserialize(wire)
     t0 = time.perf_counter()
     for _ in range(repeats):
-        msg.serialize()
+        msg.serialize(buffer=buffer, use_version_2=False)
     t1 = time.perf_counter()
     for _ in range(repeats):
         cls.deserialize(wire)

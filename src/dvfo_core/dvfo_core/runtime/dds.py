@@ -18,8 +18,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cyclonedds.core import InstanceState, Policy, Qos, ReadCondition, SampleState, ViewState, WaitSet
+from cyclonedds._clayer import ddspy_write
+from cyclonedds.core import (
+    DDSException,
+    InstanceState,
+    Policy,
+    Qos,
+    ReadCondition,
+    SampleState,
+    ViewState,
+    WaitSet,
+)
 from cyclonedds.domain import DomainParticipant
+from cyclonedds.idl._support import Buffer
 from cyclonedds.pub import DataWriter
 from cyclonedds.sub import DataReader, InvalidSample
 from cyclonedds.topic import Topic
@@ -118,10 +129,18 @@ class DdsPublisher:
         self.topic_name = topic
         self._topic, self.msg_class = _topic(dp, type_name, topic)
         self._writer = DataWriter(dp, self._topic, qos=to_dds_qos(profile))
+        self._buffer = Buffer()  # grows to the largest message once, instead of doubling per write
 
     def publish(self, msg: Any) -> None:
-        """Send ``msg`` (an instance of :attr:`msg_class`)."""
-        self._writer.write(msg)
+        """Send ``msg`` (an instance of :attr:`msg_class`) as plain XCDR1."""
+        if not isinstance(msg, self.msg_class):
+            raise TypeError(f"{self.topic_name} carries {self.msg_class.__name__}, not {type(msg).__name__}")
+        ser = msg.serialize(buffer=self._buffer, use_version_2=False)
+        if len(ser) % 4:
+            ser += b"\0" * (4 - len(ser) % 4)  # Cyclone expects samples padded to 4 bytes
+        ret = ddspy_write(self._writer._ref, ser)
+        if ret < 0:
+            raise DDSException(ret, f"writing on {self.topic_name}")
 
     def matched_count(self) -> int:
         """Number of matched subscriptions."""

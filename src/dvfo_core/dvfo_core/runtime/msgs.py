@@ -218,7 +218,11 @@ class NumericSequenceMachine(PlainCdrV2SequenceOfPrimitiveMachine):
         buffer.align(self.alignment)
         big = buffer.endianness == Endianness.Big
         dtype = self.dtype.newbyteorder(">" if big else "<")
-        return np.frombuffer(buffer.read_bytes(count * self.size), dtype=dtype).astype(self.dtype)
+        start = buffer.tell()
+        # one copy straight out of the receive buffer (read_bytes would copy twice)
+        values = np.frombuffer(buffer._bytes, dtype=dtype, count=count, offset=start).astype(self.dtype)
+        buffer.seek(start + count * self.size)
+        return values
 
 
 def as_array(value: Any, dtype: np.dtype) -> np.ndarray:
