@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import itertools
 import os
+import sys
+from pathlib import Path
 
 import pytest
 import torch
 
+sys.path.insert(0, str(Path(__file__).parent))  # shared helpers such as ros2_types
 torch.set_num_threads(1)  # 2 cores shared with the node processes the tests start
 
 _counter = itertools.count(os.getpid() % 231)

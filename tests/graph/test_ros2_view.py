@@ -1,11 +1,8 @@
 """What a ROS 2 tool sees of the camera node: plain cyclonedds types named the ROS 2 way."""
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-from cyclonedds.idl import IdlStruct
-from cyclonedds.idl import types as t
 from cyclonedds.sub import DataReader
 from cyclonedds.topic import Topic
 from dvfo_core.graph import load_graph
@@ -13,50 +10,7 @@ from dvfo_core.launcher import Launch
 from dvfo_core.runtime.dds import participant, to_dds_qos
 from dvfo_core.runtime.qos import parse_qos
 from graph_helpers import write_params
-
-
-@dataclass
-class RosTime(IdlStruct, typename="builtin_interfaces::msg::dds_::Time_"):
-    sec: t.int32
-    nanosec: t.uint32
-
-
-@dataclass
-class RosHeader(IdlStruct, typename="std_msgs::msg::dds_::Header_"):
-    stamp: RosTime
-    frame_id: str
-
-
-@dataclass
-class RosImage(IdlStruct, typename="sensor_msgs::msg::dds_::Image_"):
-    header: RosHeader
-    height: t.uint32
-    width: t.uint32
-    encoding: str
-    is_bigendian: t.uint8
-    step: t.uint32
-    data: t.sequence[t.uint8]
-
-
-@dataclass
-class RosKeyValue(IdlStruct, typename="diagnostic_msgs::msg::dds_::KeyValue_"):
-    key: str
-    value: str
-
-
-@dataclass
-class RosDiagnosticStatus(IdlStruct, typename="diagnostic_msgs::msg::dds_::DiagnosticStatus_"):
-    level: t.byte
-    name: str
-    message: str
-    hardware_id: str
-    values: t.sequence[RosKeyValue]
-
-
-@dataclass
-class RosDiagnosticArray(IdlStruct, typename="diagnostic_msgs::msg::dds_::DiagnosticArray_"):
-    header: RosHeader
-    status: t.sequence[RosDiagnosticStatus]
+from ros2_types import RosDiagnosticArray, RosImage
 
 
 def test_camera_image_and_diagnostics_as_a_ros2_tool_sees_them(tmp_path: Path, dds_domain: int) -> None:

@@ -4,15 +4,13 @@
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from cyclonedds.builtin import BuiltinDataReader, BuiltinTopicDcpsPublication
-from cyclonedds.idl import IdlStruct
-from cyclonedds.idl import types as t
 from cyclonedds.sub import DataReader
 from cyclonedds.topic import Topic
 from dvfo_core.runtime.dds import DdsNode, Executor, participant
+from ros2_types import RosImage
 from samples import TYPES, assert_same, make_sample
 
 HERE = Path(__file__).parent
@@ -46,31 +44,6 @@ def test_every_message_type_crosses_processes_intact(dds_domain: int) -> None:
             assert_same(msg, make_sample(type_name, seq), type_name)
     # the 1 MB uint8[] of FeatureMap arrived whole
     assert len(received["dvfo_msgs/msg/FeatureMap"][0].data) == 1_000_000
-
-
-@dataclass
-class RosTime(IdlStruct, typename="builtin_interfaces::msg::dds_::Time_"):
-    """builtin_interfaces/Time as a ROS 2 node's IDL declares it (written by hand on purpose)."""
-
-    sec: t.int32
-    nanosec: t.uint32
-
-
-@dataclass
-class RosHeader(IdlStruct, typename="std_msgs::msg::dds_::Header_"):
-    stamp: RosTime
-    frame_id: str
-
-
-@dataclass
-class RosImage(IdlStruct, typename="sensor_msgs::msg::dds_::Image_"):
-    header: RosHeader
-    height: t.uint32
-    width: t.uint32
-    encoding: str
-    is_bigendian: t.uint8
-    step: t.uint32
-    data: t.sequence[t.uint8]
 
 
 def test_independent_ros2_style_subscriber_receives_image(dds_domain: int) -> None:

@@ -1,37 +1,11 @@
 """ros2 launch dvfo_cloud cloud.launch.py [params_file:=/path/to/cloud.yaml]
 
-Starts the cloud nodes listed in config/graph.yaml (the list `dvfo launch cloud` reads too),
-each with the parameter file below.
+Starts the cloud nodes listed in config/graph.yaml (the list `dvfo launch cloud` reads too).
 """
 
-from dvfo_core.graph import load_graph
-from launch.actions import DeclareLaunchArgument
-from launch.substitutions import LaunchConfiguration
-from launch_ros.actions import Node
-
-from launch import LaunchDescription
+from dvfo_core.ros_launch import launch_description
 
 
-def generate_launch_description() -> LaunchDescription:
-    """The cloud nodes with a shared parameter file."""
-    entries = load_graph("cloud")
-    params_file = LaunchConfiguration("params_file")
-    actions = [
-        DeclareLaunchArgument(
-            "params_file",
-            default_value=str(entries[0].params),
-            description="ROS 2 parameter YAML for the cloud nodes",
-        )
-    ]
-    for entry in entries:
-        actions.append(
-            Node(
-                package=entry.package,
-                executable=entry.executable,
-                name=entry.name,
-                parameters=[params_file],
-                output="screen",
-                emulate_tty=True,
-            )
-        )
-    return LaunchDescription(actions)
+def generate_launch_description():
+    """The cloud nodes with their shared parameter file."""
+    return launch_description("cloud")
