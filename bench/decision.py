@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from dvfo_core.paths import artifacts_dir
 from dvfo_core.rl.observation import FrameTelemetry, ObservationBuilder
 from dvfo_core.rl.policy import Policy

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+
 from dvfo_core.graph import load_graph
 from dvfo_core.launcher import Launch
 from dvfo_core.paths import config_dir

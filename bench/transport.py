@@ -98,6 +98,7 @@ class _RawEnd:
     def __init__(self) -> None:
         from cyclonedds.core import InstanceState, ReadCondition, SampleState, ViewState, WaitSet
         from cyclonedds.topic import Topic
+
         from dvfo_core.runtime.dds import participant, to_dds_qos
         from dvfo_core.runtime.qos import parse_qos
 
@@ -265,6 +266,7 @@ def measure(kind: str, counts: dict[str, int]) -> dict:
 def serialization_ms(repeats: int = 50) -> dict:
     """(De)serialisation time of a 1 MB uint8[] field through the adapter's message classes."""
     from cyclonedds.idl._support import Buffer
+
     from dvfo_core.runtime.msgs import message_class
 
     cls = message_class("dvfo_msgs/msg/FeatureMap")

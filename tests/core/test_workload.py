@@ -1,8 +1,9 @@
 """Per-layer costs come from the module that runs, a shared module counted once per call."""
 
 import torch
-from dvfo_core.workload import profile_layers
 from torch import nn
+
+from dvfo_core.workload import profile_layers
 
 
 class Twice(nn.Module):

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 import torchvision
+
 from dvfo_core.workload import Workload, profile_layers
 
 

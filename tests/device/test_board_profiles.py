@@ -6,6 +6,7 @@ import shutil
 
 import pytest
 import yaml
+
 from dvfo_core.device.profiles import list_profiles, load_profile, parse_profile
 from dvfo_core.errors import ConfigError
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from dvfo_core.device.cloud import CloudModel
 from dvfo_core.errors import ConfigError
 from dvfo_core.workload import Workload

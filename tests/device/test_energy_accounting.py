@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from dvfo_core.device.base import PowerSample
 from dvfo_core.device.cloud import CloudModel
 from dvfo_core.device.energy import energy_between, integrate, rail_energy

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from dvfo_core.device.network import (
     DEFAULT_RTT_MS,
     RADIOS,

@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from dvfo_core.device.base import Levels
 from dvfo_core.device.sysfs import SysfsDevice
 from dvfo_core.device.sysfs import backend as sysfs_backend

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+
 from dvfo_core.device.sysfs import SysfsDevice, discover
 from dvfo_core.errors import DeviceError
 

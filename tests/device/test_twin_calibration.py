@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from dvfo_core.device.calibration import PUBLISHED, energy_curves, twin_latency_ms
 from dvfo_core.device.twin import TwinModel
 

@@ -6,6 +6,7 @@ import dataclasses
 import itertools
 
 import pytest
+
 from dvfo_core.device.base import Levels
 from dvfo_core.device.twin import StageCost, TwinDevice, TwinModel
 from dvfo_core.errors import DeviceError

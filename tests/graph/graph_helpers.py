@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from dvfo_core.paths import config_dir
 from dvfo_core.runtime.dds import DdsNode, Executor
 from dvfo_core.runtime.port import stamp_to_ns

@@ -7,11 +7,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from graph_helpers import Collector
+
 from dvfo_core.device.twin import TwinModel
 from dvfo_core.runtime.dds import DdsNode
 from dvfo_core.runtime.params import ParameterError
 from dvfo_edge.governor_node import GovernorNode
-from graph_helpers import Collector
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sysfs"
 

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from graph_helpers import Collector, write_params
+
 from dvfo_core.camera import dataset
 from dvfo_core.graph import load_graph
 from dvfo_core.launcher import Launch
 from dvfo_core.runtime.port import stamp_to_ns
 from dvfo_core.split.runner import SplitRunner
-from graph_helpers import Collector, write_params
 
 pytestmark = pytest.mark.slow
 N = 24

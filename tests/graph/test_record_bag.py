@@ -7,11 +7,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from graph_helpers import Collector, write_params
+from rosbags.rosbag2 import Reader
+
 from dvfo_core.graph import load_graph
 from dvfo_core.launcher import Launch
 from dvfo_core.runtime.msgs import typestore
-from graph_helpers import Collector, write_params
-from rosbags.rosbag2 import Reader
 
 pytestmark = pytest.mark.slow
 

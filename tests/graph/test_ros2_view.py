@@ -5,12 +5,13 @@ from pathlib import Path
 
 from cyclonedds.sub import DataReader
 from cyclonedds.topic import Topic
+from graph_helpers import write_params
+from ros2_types import RosDiagnosticArray, RosImage
+
 from dvfo_core.graph import load_graph
 from dvfo_core.launcher import Launch
 from dvfo_core.runtime.dds import participant, to_dds_qos
 from dvfo_core.runtime.qos import parse_qos
-from graph_helpers import write_params
-from ros2_types import RosDiagnosticArray, RosImage
 
 
 def test_camera_image_and_diagnostics_as_a_ros2_tool_sees_them(tmp_path: Path, dds_domain: int) -> None:

@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+
 from dvfo_core.camera import dataset
 from dvfo_core.split.runner import SplitRunner
 from dvfo_core.tail_server import TailRequest, TailServer

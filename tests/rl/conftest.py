@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from dvfo_core.rl.env import World
 from dvfo_core.rl.world import WorldSpec, build_world
 from dvfo_core.split import profile as split_profile

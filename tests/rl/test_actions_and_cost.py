@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+
 from dvfo_core.device.base import FrequencyTable
 from dvfo_core.device.profiles import load_profile
 from dvfo_core.errors import ConfigError

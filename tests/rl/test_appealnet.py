@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from dvfo_core.device.network import BandwidthTrace, NetworkModel
 from dvfo_core.rl.baselines import AppealData, AppealNet
 from dvfo_core.rl.env import World

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from dvfo_core.bag import TELEMETRY_TOPIC, BagError, bag_topics, read_topic, write_bag
 from dvfo_core.device.network import NetworkModel, load_trace
 from dvfo_core.rl.baselines import EdgeOnlyMax

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from dvfo_core.device.network import BandwidthTrace, NetworkModel, load_trace
 from dvfo_core.rl.agents import export_policy, make_dqn
 from dvfo_core.rl.baselines import CloudOnly, EdgeOnlyDefault, EdgeOnlyMax, Neurosurgeon

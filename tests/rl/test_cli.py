@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from dvfo_core.bag import write_bag
 from dvfo_core.cli import main
 from dvfo_core.rl.methods import METHODS

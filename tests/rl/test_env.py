@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from gymnasium.utils.env_checker import check_env
+
 from dvfo_core.device.network import BandwidthTrace, NetworkModel
 from dvfo_core.errors import ConfigError
 from dvfo_core.rl.env import DvfoEnv, World
 from dvfo_core.rl.links import LinkSampler
 from dvfo_core.rl.observation import OBS_NAMES, scaled
-from gymnasium.utils.env_checker import check_env
 
 
 def _steady(mbps: float):

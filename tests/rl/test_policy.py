@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
 from dvfo_core.device.profiles import load_profile
 from dvfo_core.rl.agents import export_policy, make_dqn
 from dvfo_core.rl.env import DvfoEnv, World

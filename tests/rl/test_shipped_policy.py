@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+
 from dvfo_core.rl.observation import FrameTelemetry, ObservationBuilder
 from dvfo_core.rl.pipeline import get_policy, shipped_policy_path
 from dvfo_core.rl.policy import Policy

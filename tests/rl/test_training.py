@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
 from dvfo_core.rl.agents import FactoredHead
 from dvfo_core.rl.env import World
 from dvfo_core.rl.links import LinkSampler

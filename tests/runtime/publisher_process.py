@@ -14,8 +14,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from dvfo_core.runtime.dds import DdsNode, Executor
 from samples import make_sample
+
+from dvfo_core.runtime.dds import DdsNode, Executor
 
 
 def main() -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
 from dvfo_core.runtime.msgs import message_class
 
 TYPES = [

@@ -9,9 +9,10 @@ from pathlib import Path
 from cyclonedds.builtin import BuiltinDataReader, BuiltinTopicDcpsPublication
 from cyclonedds.sub import DataReader
 from cyclonedds.topic import Topic
-from dvfo_core.runtime.dds import DdsNode, Executor, participant
 from ros2_types import RosImage
 from samples import TYPES, assert_same, make_sample
+
+from dvfo_core.runtime.dds import DdsNode, Executor, participant
 
 HERE = Path(__file__).parent
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from samples import TYPES, assert_same, make_sample
+
 from dvfo_core.errors import MessageDefinitionError
 from dvfo_core.paths import msg_dir
 from dvfo_core.runtime.msgs import (
@@ -21,7 +23,6 @@ from dvfo_core.runtime.msgs import (
     to_rosbags,
     typestore,
 )
-from samples import TYPES, assert_same, make_sample
 
 
 def test_every_msg_file_defines_a_message_with_a_header() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+
 from dvfo_core.errors import ConfigError
 from dvfo_core.runtime.dds import DdsNode, Executor
 from dvfo_core.runtime.msgs import message_class, to_rosbags, typestore

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from dvfo_core.errors import ConfigError
 from dvfo_core.runtime.dds import DdsNode
 from dvfo_core.runtime.params import ParameterError, ParameterStore, ParamSpec, load_parameter_file

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+from split_helpers import SHIPPED, randomise_statistics
+
 from dvfo_core.split.checkpoint import load_checkpoint, shipped_checkpoint
 from dvfo_core.split.net import SplitConfig, SplitNet
-from split_helpers import SHIPPED, randomise_statistics
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+
 from dvfo_core.split import zoo
 
 #: the two models whose fine-tuned checkpoints ship in dvfo_core/data

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from torch.utils.data import Subset
+
 from dvfo_core.split.accuracy import DEFAULT_XIS, evaluate
 from dvfo_core.split.data import load_dataset
 from dvfo_core.split.net import SplitNet
-from torch.utils.data import Subset
 
 
 def test_fused_accuracy_holds_on_a_small_held_out_subset(shipped_net: SplitNet) -> None:

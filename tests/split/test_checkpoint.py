@@ -7,11 +7,12 @@ from pathlib import Path
 import pytest
 import torch
 import torchvision
+from split_helpers import images, randomise_statistics
+
 from dvfo_core.errors import ConfigError
 from dvfo_core.split import zoo
 from dvfo_core.split.checkpoint import load_checkpoint, load_torchvision_weights, save_checkpoint
 from dvfo_core.split.net import SplitConfig, SplitNet
-from split_helpers import images, randomise_statistics
 
 
 @pytest.mark.parametrize("dtype,tol", [("fp32", 0.0), ("fp16", 2e-2), ("int8", 5e-2)])

@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+
 from dvfo_core.errors import PayloadError
 from dvfo_core.paths import msg_dir
 from dvfo_core.split import codec

@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
+
 from dvfo_core.errors import ConfigError
 from dvfo_core.split.data import load_dataset, sample_batch
-from PIL import Image
 
 
 def test_mnist_split_is_stratified_and_held_out() -> None:

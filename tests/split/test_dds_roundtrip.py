@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from dvfo_core.runtime.dds import DdsNode, Executor
 from dvfo_core.split.codec import PayloadRejectedError, RejectReason
 from dvfo_core.split.data import load_dataset

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from dvfo_core.errors import ConfigError
 from dvfo_core.split.fusion import XiFusion
 from dvfo_core.split.partition import partition, primary_mask, straight_through_mask

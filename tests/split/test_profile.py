@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from split_helpers import SHIPPED, images
+
 from dvfo_core.errors import ConfigError
 from dvfo_core.split.net import SplitNet
 from dvfo_core.split.profile import (
@@ -16,7 +18,6 @@ from dvfo_core.split.profile import (
     save_profiles,
     shipped_profiles,
 )
-from split_helpers import SHIPPED, images
 
 XIS = (0.0, 0.25, 0.5, 0.75, 1.0)
 

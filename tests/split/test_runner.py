@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
+from split_helpers import images
+
 from dvfo_core.split import codec
 from dvfo_core.split.codec import RejectReason
 from dvfo_core.split.net import SplitNet
 from dvfo_core.split.runner import SplitRunner
-from split_helpers import images
 
 
 @pytest.fixture(scope="module")

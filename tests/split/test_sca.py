@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from dvfo_core.split.data import load_dataset
 from dvfo_core.split.net import SplitNet
 from dvfo_core.split.partition import primary_mask

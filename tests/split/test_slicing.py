@@ -6,10 +6,11 @@ import itertools
 
 import pytest
 import torch
+from split_helpers import build_eval, images
+
 from dvfo_core.split import zoo
 from dvfo_core.split.slicing import slice_input_channels, zero_fill
 from dvfo_core.workload import profile_layers
-from split_helpers import build_eval, images
 
 
 def _check_split(model: zoo.SplitModel, split: str, keep: int) -> None:

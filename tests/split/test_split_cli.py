@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 import torchvision
+
 from dvfo_core.cli import main
 from dvfo_core.split.checkpoint import load_checkpoint
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+from split_helpers import build_eval, images
+
 from dvfo_core.errors import ConfigError
 from dvfo_core.split import zoo
-from split_helpers import build_eval, images
 
 PAPER_MODELS = ("efficientnet_b0", "vit_b_16")
 

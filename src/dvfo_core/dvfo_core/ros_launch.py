@@ -15,11 +15,10 @@ def launch_description(group: str) -> Any:
 
     Argument ``params_file:=...`` replaces the group's parameter file for every node.
     """
+    from launch import LaunchDescription
     from launch.actions import DeclareLaunchArgument
     from launch.substitutions import LaunchConfiguration
     from launch_ros.actions import Node
-
-    from launch import LaunchDescription
 
     entries = load_graph(group)
     params_file = LaunchConfiguration("params_file")

@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 import numpy as np
+
 from dvfo_core.camera import image_from_msg
 from dvfo_core.device.network import NetworkModel, RadioModel, load_trace
 from dvfo_core.edge_pipeline import Accountant, EdgePipeline, FrameResult
