@@ -212,9 +212,12 @@ def run_demo(seconds: float, methods: list[str], out_dir: Path) -> int:
     print(table(summaries))
     if len(summaries) >= 2 and summaries[1]["frames"] and summaries[0]["frames"]:
         a, b = summaries[0], summaries[1]
-        de = 100 * (1 - a["energy_j_per_frame"] / b["energy_j_per_frame"])
-        dl = 100 * (1 - a["latency_ms_mean"] / b["latency_ms_mean"])
-        print(f"{a['method']} vs {b['method']}: {de:+.1f}% less energy, {dl:+.1f}% lower latency per frame")
+        de = 100 * (a["energy_j_per_frame"] / b["energy_j_per_frame"] - 1)
+        dl = 100 * (a["latency_ms_mean"] / b["latency_ms_mean"] - 1)
+        print(
+            f"{a['method']} relative to {b['method']}: energy {de:+.1f} %, latency {dl:+.1f} % per frame "
+            f"(negative: {a['method']} lower)"
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "demo.json").write_text(
         json.dumps(
