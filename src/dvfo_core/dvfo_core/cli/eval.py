@@ -44,22 +44,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate and write the JSON (and plot)."""
-    import torch
-
+    from dvfo_core.cli._world import world_from_args
     from dvfo_core.rl import pipeline
     from dvfo_core.rl.evaluate import plot_energy_latency
-    from dvfo_core.rl.world import WorldSpec, build_world
 
-    torch.set_num_threads(1)
-    spec = WorldSpec(
-        args.device,
-        args.model,
-        args.split,
-        args.power_mode,
-        args.deadline_ms,
-        profile_path=args.split_profile,
-    )
-    world = build_world(spec)
+    world = world_from_args(args)
     network, label = pipeline.scenario_link(
         args.bandwidth_mbps, args.bandwidth_trace, args.rtt_ms, args.radio
     )

@@ -71,36 +71,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build the world (with the bags' replay), train, write the policy."""
-    import torch
-
+    from dvfo_core.cli._world import world_from_args
     from dvfo_core.rl.cost import check_eta
     from dvfo_core.rl.frame_sim import CachedTwin
     from dvfo_core.rl.links import LinkSampler
     from dvfo_core.rl.replay import CalibratedTwin, FixedCloud, load_replay
     from dvfo_core.rl.training import TrainSpec, train
-    from dvfo_core.rl.world import WorldSpec, build_world
 
     if args.steps < 1:
         raise ConfigError(f"--steps must be >= 1, got {args.steps}")
     if args.eta is not None:
         check_eta(args.eta)
-    torch.set_num_threads(1)
-    spec = WorldSpec(
-        args.device,
-        args.model,
-        args.split,
-        args.power_mode,
-        args.deadline_ms,
-        profile_path=args.split_profile,
-    )
-    world = build_world(spec)
+    world = world_from_args(args)
     extra: dict = {}
     traces = [load_trace(t) for t in args.trace]
     if args.bag:
         replay = load_replay(args.bag, world.twin, world.routes, args.device)
         twin = CalibratedTwin(CachedTwin(world.twin_model), replay.latency_scale, replay.power_scale)
         cloud = FixedCloud(replay.cloud_s) if replay.cloud_s is not None else None
-        world = build_world(spec, twin=twin, cloud=cloud)
+        world = world_from_args(args, twin=twin, cloud=cloud)
         traces.append(replay.trace)
         extra["replay"] = replay.summary()
         print(
