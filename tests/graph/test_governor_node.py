@@ -1,4 +1,5 @@
-"""The governor node on the DDS adapter: run-time parameters, safe fallback, clocks restored."""
+"""The governor node on the DDS adapter: lifecycle, run-time parameters, safe fallback, clocks
+restored."""
 
 from __future__ import annotations
 
@@ -30,9 +31,21 @@ def _telemetry(node: DdsNode, seq: int, latency_ms: float = 60.0, mbps: float = 
     return tel
 
 
+def _managed(node: DdsNode) -> GovernorNode:
+    gov = GovernorNode(node)
+    node.manage(gov)
+    return gov
+
+
+def _bring_up(node: DdsNode) -> GovernorNode:
+    gov = _managed(node)
+    assert node.change_state("configure") and node.change_state("activate")
+    return gov
+
+
 def test_governor_decides_per_frame_and_takes_runtime_parameters(collector: Collector) -> None:
     node = DdsNode("governor", overrides={"method": "dvfo", "eta": 0.5})
-    gov = GovernorNode(node)
+    gov = _bring_up(node)
     actions: list = []
     collector.node.subscribe("dvfo_msgs/msg/DvfsAction", "/dvfo/action", actions.append)
     tel_pub = collector.node.publisher("dvfo_msgs/msg/Telemetry", "/dvfo/telemetry")
@@ -68,25 +81,27 @@ def test_governor_decides_per_frame_and_takes_runtime_parameters(collector: Coll
     assert collector.spin_until(lambda: actions[-1].frame_seq == 8, 10)
     last = actions[-1]
     assert last.method == "edge_only_max" and last.xi == 0.0 and last.eta == pytest.approx(0.9)
-    gov.close()
+    with pytest.raises(Exception, match="fixed while the node is configured"):
+        node.set_param("device", "jetson-xavier-nx")
+    node.change_state("shutdown")
 
 
 def test_policy_for_another_device_is_refused(collector: Collector, tmp_path: Path) -> None:
     from dvfo_core.rl.pipeline import shipped_policy_path
 
-    with pytest.raises(Exception, match="trained for device 'jetson-nano'"):
-        GovernorNode(
-            DdsNode(
-                "governor",
-                overrides={
-                    "device": "jetson-agx-orin",
-                    "policy": str(shipped_policy_path("jetson-nano", "resnet18")),
-                },
-            )
-        )
+    nano_policy = str(shipped_policy_path("jetson-nano", "resnet18"))
+    node = DdsNode("governor", overrides={"device": "jetson-agx-orin", "policy": nano_policy})
+    _managed(node)
+    assert not node.change_state("configure"), "configure fails: the policy is for another board"
+    assert node.lifecycle_state == "unconfigured"
+    node.set_param("policy", "")  # unconfigured: world-shaping parameters may change
+    node.set_param("method", "edge_only_max")
+    assert node.change_state("configure") and node.lifecycle_state == "inactive"
 
 
-def test_sysfs_backend_writes_clocks_and_restores_them(collector: Collector, tmp_path: Path) -> None:
+def test_sysfs_clocks_pinned_while_active_and_restored_on_deactivate(
+    collector: Collector, tmp_path: Path
+) -> None:
     root = tmp_path / "nano"
     shutil.copytree(FIXTURES / "jetson-nano", root, symlinks=True)
     gpu_min = next(root.rglob("devfreq/*/min_freq"))
@@ -95,11 +110,16 @@ def test_sysfs_backend_writes_clocks_and_restores_them(collector: Collector, tmp
         "governor",
         overrides={"method": "edge_only_default", "backend": "sysfs", "sysfs_root": str(root)},
     )
-    gov = GovernorNode(node)  # decides and applies the first frame's clocks at start
-    assert not gov.device.read_only
+    gov = _managed(node)
+    assert node.change_state("configure")  # probes the board: tables read, nothing written
+    assert not gov.device.read_only and gpu_min.read_text() == before
+    assert node.change_state("activate")  # decides and applies the first frame's clocks
     twin = TwinModel("jetson-nano")
     wanted = twin.clocks(twin.default_levels()).gpu_hz
     expected = min(gov.device.table.gpu_hz, key=lambda f: abs(f - wanted))
     assert int(gpu_min.read_text()) == expected != int(before), "the governor pinned the GPU clock"
-    gov.close()
-    assert gpu_min.read_text() == before, "clocks restored on close"
+    assert node.change_state("deactivate")
+    assert gpu_min.read_text() == before, "clocks restored on deactivate"
+    assert node.change_state("activate") and int(gpu_min.read_text()) == expected
+    assert node.change_state("shutdown") and node.lifecycle_state == "finalized"
+    assert gpu_min.read_text() == before, "clocks restored on shutdown straight from active"

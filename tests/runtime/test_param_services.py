@@ -9,8 +9,9 @@ import pytest
 from dvfo_core.errors import ConfigError
 from dvfo_core.runtime.dds import DdsNode, Executor
 from dvfo_core.runtime.msgs import message_class, to_rosbags, typestore
-from dvfo_core.runtime.param_services import ParameterClient, service_topics
+from dvfo_core.runtime.param_services import ParameterClient
 from dvfo_core.runtime.params import ParamSpec
+from dvfo_core.runtime.services import service_topics
 
 
 @pytest.fixture

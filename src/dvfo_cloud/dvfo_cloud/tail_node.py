@@ -26,14 +26,17 @@ PARAMS = [
 
 
 class Tail:
-    """Feature maps in, cloud results out."""
+    """Feature maps in, cloud results out.
+
+    Lifecycle: configure loads the models onto the torch device; deactivate answers every queued
+    frame first (nothing is lost); cleanup releases the models.
+    """
 
     def __init__(self, node: Node) -> None:
         self.node = node
         p = node.declare_all(PARAMS)
-        self.server = TailServer(max_batch=p["max_batch"], device=p["device"])
-        for model in p["models"]:
-            self.server.runner(model)
+        self.p = p
+        self.server: TailServer | None = None
         self.result_cls = node.msg("dvfo_msgs/msg/CloudResult")
         self.pub = node.publisher("dvfo_msgs/msg/CloudResult", "/dvfo/cloud_result", p["qos.cloud_result"])
         node.subscribe(
@@ -42,7 +45,28 @@ class Tail:
         node.timer(0.002, self.drain)
         diag = Diagnostics(node, hardware_id=f"tail:{p['device']}")
         diag.add("serving", self.status)
-        node.logger.info(f"tail: serving {', '.join(p['models'])} on {p['device']}")
+
+    def on_configure(self) -> None:
+        """Load the models (an unknown model or torch device fails the transition)."""
+        p = self.p
+        self.server = TailServer(max_batch=p["max_batch"], device=p["device"])
+        for model in p["models"]:
+            self.server.runner(model)
+        self.node.logger.info(f"tail: serving {', '.join(p['models'])} on {p['device']}")
+
+    def on_deactivate(self) -> None:
+        """Answer what is queued."""
+        if self.server is not None:
+            self.drain()
+
+    def on_cleanup(self) -> None:
+        """Release the models."""
+        self.server = None
+
+    def on_shutdown(self) -> None:
+        """Answer what is queued, then release."""
+        self.on_deactivate()
+        self.on_cleanup()
 
     def on_feature_map(self, msg: object) -> None:
         """Queue one offloaded frame."""
@@ -85,9 +109,6 @@ class Tail:
         if self.server.rejected:
             return Status(WARN, f"{sum(self.server.rejected.values())} payloads rejected", values)
         return Status(message="serving", values=values)
-
-    def close(self) -> None:
-        """Nothing to restore on the cloud."""
 
 
 def main(argv: list[str] | None = None) -> int:

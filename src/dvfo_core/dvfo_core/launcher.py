@@ -127,10 +127,15 @@ class Launch:
         return self.shutdown()
 
 
-def launch(group: str, params: Path | None = None, duration_s: float | None = None) -> int:
-    """Run ``group`` (edge, cloud, all) until interrupted; exit code 1 when a node failed."""
+def launch(
+    group: str, params: Path | None = None, duration_s: float | None = None, autostart: bool = True
+) -> int:
+    """Run ``group`` (edge, cloud, all) until interrupted; exit code 1 when a node failed.
+
+    ``autostart=False`` leaves every node unconfigured for ``dvfo lifecycle set``."""
     entries = load_graph(group)  # without --params each group keeps its own file
-    running = Launch(entries, params)
+    extra = {} if autostart else {e.name: ["-p", "autostart:=false"] for e in entries}
+    running = Launch(entries, params, overrides=extra)
     codes = running.wait(duration_s)
     failed = {n: c for n, c in codes.items() if c not in (0, None, -signal.SIGINT, -signal.SIGTERM)}
     for name, code in failed.items():

@@ -4,6 +4,7 @@ data set, an image folder, a video file or a rosbag2 replay. Any camera driver c
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 
 from dvfo_core.camera import SOURCES, Frame, open_source
 from dvfo_core.runtime.diagnostics import WARN, Diagnostics, Status
@@ -28,13 +29,17 @@ PARAMS = [
 
 
 class Camera:
-    """Publishes one frame per timer tick, and its true class when the source knows it."""
+    """Publishes one frame per timer tick while active, and its true class when the source knows it.
+
+    Lifecycle: configure opens the source, activate starts the stream, deactivate pauses it (the
+    source keeps its place), cleanup closes the source.
+    """
 
     def __init__(self, node: Node) -> None:
         self.node = node
         p = node.declare_all(PARAMS)
         self.params = p
-        self.frames = open_source(p["source"], p["path"], p["width"], p["height"], p["loop"], p["bag_topic"])
+        self.frames: Iterator[Frame] | None = None
         self.image_pub = node.publisher("sensor_msgs/msg/Image", "/camera/image_raw", p["qos.image"])
         # labels are small and must not be lost: reliable, whatever the image QoS
         self.label_pub = node.publisher("dvfo_msgs/msg/GroundTruth", "/camera/ground_truth", "default")
@@ -42,12 +47,22 @@ class Camera:
         self.GroundTruth = node.msg("dvfo_msgs/msg/GroundTruth")
         self.published = 0
         self.exhausted = False
-        node.timer(1.0 / p["rate_hz"], self.tick)
+        node.timer(1.0 / p["rate_hz"], self.tick)  # runs while active
         diag = Diagnostics(node, hardware_id=f"camera:{p['source']}")
         diag.add("stream", self.status)
-        node.logger.info(
+
+    def on_configure(self) -> None:
+        """Open the source (a missing file or bag fails the transition)."""
+        p = self.params
+        self.frames = open_source(p["source"], p["path"], p["width"], p["height"], p["loop"], p["bag_topic"])
+        self.published, self.exhausted = 0, False
+        self.node.logger.info(
             f"camera: {p['source']} at {p['rate_hz']} Hz, {p['width']}x{p['height']} {p['encoding']}"
         )
+
+    def on_cleanup(self) -> None:
+        """Close the source."""
+        self.frames = None
 
     def to_msg(self, frame: Frame, stamp: object) -> object:
         """The ``sensor_msgs/Image`` of a frame in the configured encoding."""
@@ -70,7 +85,7 @@ class Camera:
     def tick(self) -> None:
         """Publish the next frame (and its label)."""
         count = self.params["count"]
-        if self.exhausted or (count and self.published >= count):
+        if self.frames is None or self.exhausted or (count and self.published >= count):
             return
         if self.params["wait_for_subscribers"] and self.node.subscriber_count(self.image_pub) == 0:
             return
@@ -96,8 +111,7 @@ class Camera:
             return Status(WARN, "source ended", values)
         return Status(message="streaming", values=values)
 
-    def close(self) -> None:
-        """Nothing to release."""
+    on_shutdown = on_cleanup
 
 
 def main(argv: list[str] | None = None) -> int:

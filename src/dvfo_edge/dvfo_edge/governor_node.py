@@ -20,6 +20,7 @@ from dvfo_core.governor import NODE_METHODS, Governor
 from dvfo_core.rl.observation import FrameTelemetry
 from dvfo_core.rl.world import WorldSpec, build_world
 from dvfo_core.runtime.diagnostics import WARN, Diagnostics, Status
+from dvfo_core.runtime.lifecycle import UNCONFIGURED
 from dvfo_core.runtime.node_main import run_node
 from dvfo_core.runtime.params import ParamSpec
 from dvfo_core.runtime.port import Node
@@ -38,6 +39,8 @@ PARAMS = [
     ),
     ParamSpec("sysfs_root", "/", "root of the sysfs tree (tests point it at a fixture)"),
 ]
+#: Parameters that shape the world and the device: changeable only while unconfigured.
+FIXED_WHILE_CONFIGURED = ("device", "backend", "model", "checkpoint", "power_mode", "sysfs_root")
 
 
 def _device(p: dict[str, Any], world: Any) -> DeviceBackend:
@@ -49,19 +52,18 @@ def _device(p: dict[str, Any], world: Any) -> DeviceBackend:
 
 
 class GovernorNode:
-    """Telemetry in, actions out, clocks applied."""
+    """Telemetry in, actions out, clocks applied.
+
+    Lifecycle: configure builds the world, loads the policy and probes the device (its frequency
+    tables, and whether clocks can be set); activate decides the first frame's action and applies
+    it; deactivate restores every clock it changed; cleanup releases the policy and the device.
+    """
 
     def __init__(self, node: Node) -> None:
         self.node = node
-        p = node.declare_all(PARAMS)
-        self.p = p
-        ckpt = p["checkpoint"] or shipped_checkpoint(p["model"])
-        split = load_checkpoint(ckpt).net.config.split
-        self.world = build_world(WorldSpec(p["device"], p["model"], split, p["power_mode"] or None))
-        self.governor = Governor(self.world, p["method"], p["eta"], p["policy"])
-        self.device = _device(p, self.world)
-        if self.device.read_only:
-            node.logger.warning("governor: no permission to set clocks: running read-only (telemetry only)")
+        self.p = node.declare_all(PARAMS)
+        self.governor: Governor | None = None
+        self.device: DeviceBackend | None = None
         self.action_cls = node.msg("dvfo_msgs/msg/DvfsAction")
         self.pub = node.publisher("dvfo_msgs/msg/DvfsAction", "/dvfo/action", "default")
         node.subscribe("dvfo_msgs/msg/Telemetry", "/dvfo/telemetry", self.on_telemetry, "default")
@@ -69,21 +71,60 @@ class GovernorNode:
         self.decisions = 0
         self.safe_fallbacks = 0
         self.decision_ms: list[float] = []
-        diag = Diagnostics(node, hardware_id=f"governor:{p['device']}:{p['backend']}")
+        diag = Diagnostics(node, hardware_id=f"governor:{self.p['device']}:{self.p['backend']}")
         diag.add("policy", self.status)
-        self.decide_and_publish(stamp=node.stamp(), frame_seq=0)  # the first frame's action
-        node.logger.info(f"governor: {p['method']} on {p['device']} ({p['backend']}), eta {p['eta']}")
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def on_configure(self) -> None:
+        """Build the world, load the policy, probe the device."""
+        p = {name: self.node.param(name) for name in self.p}  # run-time changes included
+        ckpt = p["checkpoint"] or shipped_checkpoint(p["model"])
+        split = load_checkpoint(ckpt).net.config.split
+        self.world = build_world(WorldSpec(p["device"], p["model"], split, p["power_mode"] or None))
+        self.governor = Governor(self.world, p["method"], p["eta"], p["policy"])
+        self.device = _device(p, self.world)
+        if self.device.read_only:
+            self.node.logger.warning(
+                "governor: no permission to set clocks: running read-only (telemetry only)"
+            )
+        self.node.logger.info(f"governor: {p['method']} on {p['device']} ({p['backend']}), eta {p['eta']}")
+
+    def on_activate(self) -> None:
+        """Decide and apply the first frame's action."""
+        self.decide_and_publish(stamp=self.node.stamp(), frame_seq=0)
+
+    def on_deactivate(self) -> None:
+        """Restore every clock the governor changed."""
+        if self.device is not None:
+            self.device.restore()
+
+    def on_cleanup(self) -> None:
+        """Release the policy and the device."""
+        self.governor = self.device = None
+
+    def on_shutdown(self) -> None:
+        """Restore the clocks (shutdown may come straight from active), then release."""
+        self.on_deactivate()
+        self.on_cleanup()
+
+    on_error = on_shutdown  # whatever failed, leave the board's clocks as they were
 
     def on_param(self, name: str, value: Any) -> None:
-        """Run-time changes: ``eta``, ``method``, ``policy`` (a bad one is rejected, nothing changes)."""
+        """Run-time changes: ``eta``, ``method``, ``policy`` (a bad one is rejected, nothing changes);
+        the others only while unconfigured (they take effect at the next configure)."""
+        if name in FIXED_WHILE_CONFIGURED and self.node.lifecycle_state != UNCONFIGURED:
+            raise ConfigError(
+                f"{name} is fixed while the node is configured: deactivate and clean it up first "
+                f"(ros2 lifecycle set {self.node.name} cleanup), set it, configure again"
+            )
+        if self.governor is None:
+            return  # unconfigured: on_configure reads the new value
         if name == "eta":
             self.governor.eta = float(value)
         elif name in ("method", "policy"):
             method = value if name == "method" else self.node.param("method")
             policy = value if name == "policy" else self.node.param("policy")
             self.governor.set_method(str(method), str(policy))
-        elif name in ("device", "backend", "model", "checkpoint", "power_mode", "sysfs_root"):
-            raise ConfigError(f"{name} is fixed at start; restart the node to change it")
 
     def on_telemetry(self, msg: Any) -> None:
         """Observe a finished frame and decide the next one."""
@@ -149,10 +190,6 @@ class GovernorNode:
         if self.safe_fallbacks:
             return Status(WARN, f"{self.safe_fallbacks} safe fallbacks", values)
         return Status(message="deciding", values=values)
-
-    def close(self) -> None:
-        """Restore every clock the governor changed."""
-        self.device.restore()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -56,22 +56,18 @@ CLOUD_BACKOFF_S = 1.0
 
 
 class Head:
-    """Camera frames in; feature maps, fused results and telemetry out."""
+    """Camera frames in; feature maps, fused results and telemetry out.
+
+    Lifecycle: configure loads the checkpoint and builds the twin that accounts each frame; while
+    active, frames are processed; deactivate finishes every frame still waiting for the cloud
+    edge-only (nothing is lost); cleanup releases the model.
+    """
 
     def __init__(self, node: Node) -> None:
         self.node = node
         p = node.declare_all(PARAMS)
         self.p = p
-        runner = SplitRunner.from_checkpoint(
-            p["checkpoint"] or None, model=p["model"], encoding=p["encoding"]
-        )
-        world = build_world(WorldSpec(p["device"], runner.model, runner.split, p["power_mode"] or None))
-        network = NetworkModel(load_trace(p["link"]), RadioModel.preset(p["radio"]))
-        self.world = world
-        self.pipeline = EdgePipeline(runner, Accountant(world, network), p["cloud_timeout_ms"] / 1e3)
-        top = world.twin_model.max_levels()
-        self.action = FrameAction(top.cpu, top.gpu, top.emc, 0.0)  # until the governor speaks
-        self.table = world.twin.table
+        self.pipeline: EdgePipeline | None = None
         self.sends: list[tuple[float, Any]] = []
         self.strikes = 0
         self.cloud_down_until = 0.0
@@ -90,9 +86,40 @@ class Head:
         node.timer(0.002, self.tick)
         diag = Diagnostics(node, hardware_id=f"head:{p['device']}")
         diag.add("inference", self.status)
-        node.logger.info(
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def on_configure(self) -> None:
+        """Load the checkpoint and build the twin, link and accounting of the frames."""
+        p = self.p
+        runner = SplitRunner.from_checkpoint(
+            p["checkpoint"] or None, model=p["model"], encoding=p["encoding"]
+        )
+        world = build_world(WorldSpec(p["device"], runner.model, runner.split, p["power_mode"] or None))
+        network = NetworkModel(load_trace(p["link"]), RadioModel.preset(p["radio"]))
+        self.world = world
+        self.pipeline = EdgePipeline(runner, Accountant(world, network), p["cloud_timeout_ms"] / 1e3)
+        top = world.twin_model.max_levels()
+        self.action = FrameAction(top.cpu, top.gpu, top.emc, 0.0)  # until the governor speaks
+        self.table = world.twin.table
+        self.node.logger.info(
             f"head: {runner.model} split at {runner.split}, twin {p['device']}, link {p['link']}"
         )
+
+    def on_deactivate(self) -> None:
+        """Finish, edge-only, every frame still waiting for the cloud (payloads not yet sent included)."""
+        self.sends.clear()
+        if self.pipeline is not None:
+            for result in self.pipeline.expire(math.inf):
+                self.publish(result)
+
+    def on_cleanup(self) -> None:
+        """Release the model and the twin."""
+        self.pipeline = None
+
+    def on_shutdown(self) -> None:
+        """Flush waiting frames, then release."""
+        self.on_deactivate()
+        self.on_cleanup()
 
     # -- inputs ------------------------------------------------------------------------------
     def on_action(self, msg: Any) -> None:
@@ -219,9 +246,6 @@ class Head:
         if not self.cloud_up():
             return Status(WARN, "cloud unreachable: edge-only", values)
         return Status(message="running", values=values)
-
-    def close(self) -> None:
-        """Nothing to restore: clocks belong to the governor."""
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,6 +16,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--params", type=Path, help="ROS 2 parameter YAML for every node (default: config/<group>.yaml)"
     )
     p.add_argument("--duration", type=float, help="stop after this many seconds")
+    p.add_argument(
+        "--no-autostart",
+        dest="autostart",
+        action="store_false",
+        help="leave the nodes unconfigured (managed: `dvfo lifecycle set NODE configure`, then activate)",
+    )
     p.set_defaults(func=run)
 
 
@@ -25,4 +31,4 @@ def run(args: argparse.Namespace) -> int:
 
     if args.params is not None and not args.params.is_file():
         raise ConfigError(f"parameter file {args.params} does not exist")
-    return launch(args.group, args.params, args.duration)
+    return launch(args.group, args.params, args.duration, args.autostart)

@@ -23,8 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Call the node's service and print the answer."""
     from dvfo_core.runtime.param_services import ParameterClient
+    from dvfo_core.runtime.services import split_node_path
 
-    namespace, _, node = args.node.strip("/").rpartition("/")
+    namespace, node = split_node_path(args.node)
     client = ParameterClient(node, namespace, args.timeout)
     if args.action == "get":
         value = client.get(args.name)

@@ -32,8 +32,10 @@ def make_node(
     params_file: str | Path | None = None,
     overrides: dict[str, Any] | None = None,
     args: Sequence[str] | None = None,
+    managed: bool = False,
 ) -> Node:
-    """A node on the selected runtime, with parameters from ``params_file`` and ``overrides``."""
+    """A node on the selected runtime, with parameters from ``params_file`` and ``overrides``;
+    ``managed``: a lifecycle node under rclpy (on DDS any node becomes one by :meth:`Node.manage`)."""
     if selected_runtime() == "rclpy":
         from dvfo_core.runtime.ros import RosNode
 
@@ -44,7 +46,7 @@ def make_node(
                 ros_args += ["--params-file", str(params_file)]
             for key, value in (overrides or {}).items():
                 ros_args += ["-p", f"{key}:={value}"]
-        return RosNode(name, namespace, ros_args or None)
+        return RosNode(name, namespace, ros_args or None, managed=managed)
     from dvfo_core.runtime.dds import DdsNode
 
     return DdsNode(name, namespace, params_file=params_file, overrides=overrides)

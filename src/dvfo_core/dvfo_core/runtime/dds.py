@@ -39,6 +39,7 @@ from cyclonedds.util import duration
 from dvfo_core.errors import ConfigError
 from dvfo_core.paths import config_dir
 from dvfo_core.runtime.dds_typeinfo import strip_type_information, type_information_restored
+from dvfo_core.runtime.lifecycle import ACTIVE, LifecycleMachine, Outcome
 from dvfo_core.runtime.msgs import dds_topic_name, message_class, normalize_type_name
 from dvfo_core.runtime.params import ParameterStore, ParamSpec, ParamValue, load_parameter_file
 from dvfo_core.runtime.port import Node
@@ -197,6 +198,7 @@ class DdsNode(Node):
         self.subscriptions: list[DdsSubscription] = []
         self.timers: list[DdsTimer] = []
         self.publishers: list[DdsPublisher] = []
+        self.lifecycle: LifecycleMachine | None = None
         if parameter_services:
             from dvfo_core.runtime.param_services import ParameterServer
 
@@ -229,17 +231,17 @@ class DdsNode(Node):
         dds_topic, _cls = _topic(self.dp, type_name, full)
         reader = DataReader(self.dp, dds_topic, qos=to_dds_qos(parse_qos(qos)))
         cond = ReadCondition(reader, SampleState.Any | ViewState.Any | InstanceState.Any)
-        sub = DdsSubscription(full, reader, cond, callback)
+        sub = DdsSubscription(full, reader, cond, self.gated(callback))
         self.subscriptions.append(sub)
         return sub
 
     def subscriber_count(self, publisher: DdsPublisher) -> int:
         return publisher.matched_count()
 
-    def timer(self, period_s: float, callback: Callable[[], None]) -> DdsTimer:
+    def timer(self, period_s: float, callback: Callable[[], None], managed: bool = True) -> DdsTimer:
         if period_s <= 0:
             raise ConfigError(f"timer period must be positive, got {period_s}")
-        tm = DdsTimer(time.monotonic() + period_s, period_s, callback)
+        tm = DdsTimer(time.monotonic() + period_s, period_s, self.gated(callback) if managed else callback)
         self.timers.append(tm)
         return tm
 
@@ -260,6 +262,21 @@ class DdsNode(Node):
     def parameters(self) -> ParameterStore:
         """The node's parameter store (declared specs and values)."""
         return self._params
+
+    @property
+    def lifecycle_state(self) -> str:
+        return self.lifecycle.state if self.lifecycle is not None else ACTIVE
+
+    def manage(self, logic: Any) -> None:
+        from dvfo_core.runtime.lifecycle_services import LifecycleServer
+
+        self.lifecycle = LifecycleMachine(logic, self._logger)
+        self.lifecycle_server = LifecycleServer(self, self.lifecycle)  # `ros2 lifecycle` / `dvfo lifecycle`
+
+    def change_state(self, label: str) -> bool:
+        if self.lifecycle is None:
+            raise ConfigError(f"node {self._name} is not a managed node")
+        return self.lifecycle.trigger(label) is Outcome.SUCCESS
 
     def now_ns(self) -> int:
         return time.time_ns()

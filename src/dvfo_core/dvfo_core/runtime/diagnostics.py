@@ -1,4 +1,8 @@
-"""``/diagnostics`` for every node: periodic ``diagnostic_msgs/DiagnosticArray`` from status checks."""
+"""``/diagnostics`` for every node: periodic ``diagnostic_msgs/DiagnosticArray`` from status checks.
+
+They are published in every lifecycle state; the checks run only while the node is active (they
+read what ``on_configure`` built), otherwise each reports WARN with the state it is in.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from dvfo_core.runtime.lifecycle import ACTIVE
 from dvfo_core.runtime.port import Node
 
 OK, WARN, ERROR, STALE = "OK", "WARN", "ERROR", "STALE"
@@ -31,7 +36,7 @@ class Diagnostics:
         self._array = node.msg("diagnostic_msgs/msg/DiagnosticArray")
         self._status = node.msg("diagnostic_msgs/msg/DiagnosticStatus")
         self._kv = node.msg("diagnostic_msgs/msg/KeyValue")
-        node.timer(period_s, self.publish)
+        node.timer(period_s, self.publish, managed=False)
 
     def add(self, name: str, check: Callable[[], Status]) -> None:
         """Add a check; ``name`` shows as ``<node>: <name>`` in ``rqt_robot_monitor``."""
@@ -42,11 +47,16 @@ class Diagnostics:
         msg = self._array()
         msg.header.stamp = self.node.stamp()
         statuses = []
+        state = self.node.lifecycle_state
         for name, check in self._checks:
-            try:
-                result = check()
-            except Exception as exc:  # a failing check is itself a diagnostic
-                result = Status(ERROR, f"check failed: {exc}")
+            if state != ACTIVE:
+                result = Status(WARN, f"{state}: not processing", {})
+            else:
+                try:
+                    result = check()
+                except Exception as exc:  # a failing check is itself a diagnostic
+                    result = Status(ERROR, f"check failed: {exc}")
+            result.values.setdefault("lifecycle_state", state)
             st = self._status()
             st.level = getattr(self._status, result.level)
             st.name = f"{self.node.name}: {name}"

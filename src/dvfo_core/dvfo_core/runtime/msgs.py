@@ -147,22 +147,28 @@ SERVICE_HEADER = [
 _SRV_DIR = Path(__file__).resolve().parent / "srv"
 
 
-def service_definitions(package: str = "rcl_interfaces") -> dict[str, Any]:
-    """``pkg/srv/Name_Request`` / ``_Response`` wrapper definitions of the ``.srv`` files we serve."""
+#: rosidl gives a struct without fields this one member (C and IDL forbid empty structs).
+EMPTY_STRUCT_MEMBER = ("structure_needs_at_least_one_member", (Nodetype.BASE, ("uint8", 0)))
+
+
+def service_definitions() -> dict[str, Any]:
+    """``pkg/srv/Name_Request`` / ``_Response`` wrapper definitions of the ``.srv`` files we serve
+    (``srv/<pkg>/<Name>.srv``)."""
     defs: dict[str, Any] = {}
-    for path in sorted(_SRV_DIR.glob("*.srv")):
+    for path in sorted(_SRV_DIR.glob("*/*.srv")):
+        package = path.parent.name
         request, _, response = path.read_text(encoding="utf-8").partition("\n---\n")
         for half, text in (("Request", request), ("Response", response)):
             name = f"{package}/srv/{path.stem}_{half}"
             (consts, fields), = get_types_from_msg(text, f"{package}/{path.stem}_{half}").values()
-            defs[name] = (consts, SERVICE_HEADER + fields)
+            defs[name] = (consts, SERVICE_HEADER + (fields or [EMPTY_STRUCT_MEMBER]))
     return defs
 
 
 @cache
 def typestore() -> Typestore:
     """The rosbags typestore: ROS 2 standard messages plus ``dvfo_msgs`` from their ``.msg`` files
-    (and the wrapper types of the parameter services the DDS adapter answers)."""
+    (and the wrapper types of the parameter and lifecycle services the DDS adapter answers)."""
     store = get_typestore(ROS_DISTRO_STORE)
     store.register(load_definitions(msg_dir()))
     store.register(service_definitions())

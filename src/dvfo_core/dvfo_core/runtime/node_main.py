@@ -5,7 +5,14 @@ Command line, as ``ros2 run`` / ``ros2 launch`` pass it (the DDS launcher passes
     head_node --ros-args -r __node:=head -r __ns:=/robot1 --params-file edge.yaml -p eta:=0.3
 
 Under rclpy the arguments go to ``rclpy.init`` unchanged; on the DDS adapter they are parsed here.
-SIGTERM and Ctrl-C end the spin; the node logic's ``close()`` then runs (restore clocks, flush).
+
+Every node is a managed (lifecycle) node: the logic's constructor only declares parameters and
+creates its publishers, subscriptions and timers; ``on_configure`` loads models and probes the
+device, ``on_activate`` starts the work, ``on_deactivate`` stops it and restores clocks (see
+:mod:`dvfo_core.runtime.lifecycle`). With parameter ``autostart`` (default true) the node configures
+and activates itself at start, and exits with status 2 if either fails; with ``autostart: false``
+it waits, ``unconfigured``, for ``ros2 lifecycle set`` / ``dvfo lifecycle set``. SIGTERM and Ctrl-C
+end the spin; the node then shuts down through the lifecycle (``on_shutdown``: restore, flush).
 """
 
 from __future__ import annotations
@@ -15,20 +22,22 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import yaml
 
 from dvfo_core.errors import ConfigError, DvfoError
 from dvfo_core.runtime import make_node, selected_runtime, spin
+from dvfo_core.runtime.lifecycle import FINALIZED, ManagedLogic
+from dvfo_core.runtime.params import ParamSpec
 from dvfo_core.runtime.port import Node
 
-
-class NodeLogic(Protocol):
-    """What a node executable builds on a :class:`Node`."""
-
-    def close(self) -> None:
-        """Release resources and restore what was changed."""
+AUTOSTART = ParamSpec(
+    "autostart",
+    True,
+    "configure and activate at start (false: wait for `ros2 lifecycle set`)",
+    read_only=True,
+)
 
 
 @dataclass
@@ -74,11 +83,12 @@ def parse_ros_args(default_name: str, argv: Sequence[str]) -> NodeArgs:
 
 def run_node(
     default_name: str,
-    build: Callable[[Node], NodeLogic],
+    build: Callable[[Node], ManagedLogic],
     argv: Sequence[str] | None = None,
     duration_s: float | None = None,
 ) -> int:
-    """Create the node, build its logic, spin until shutdown, then close. Returns an exit code."""
+    """Create the managed node, build its logic, bring it up (``autostart``), spin until shutdown,
+    then shut it down. Returns an exit code (2: bad arguments or a failed autostart)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(
         level=logging.INFO,
@@ -87,14 +97,24 @@ def run_node(
     )
     try:
         if selected_runtime() == "rclpy":
-            node = make_node(default_name, args=argv)
+            node = make_node(default_name, args=argv, managed=True)
         else:
             parsed = parse_ros_args(default_name, argv)
-            node = make_node(parsed.name, parsed.namespace, parsed.params_file, parsed.overrides)
-        logic = build(node)
+            node = make_node(
+                parsed.name, parsed.namespace, parsed.params_file, parsed.overrides, managed=True
+            )
+        autostart = node.declare(AUTOSTART)
+        node.manage(build(node))
     except DvfoError as exc:
         print(f"{default_name}: error: {exc}", file=sys.stderr)
         return 2
+    if autostart:
+        for transition in ("configure", "activate"):
+            if not node.change_state(transition):
+                print(f"{node.name}: error: {transition} failed (see the log above)", file=sys.stderr)
+                node.change_state("shutdown")
+                node.destroy()
+                return 2
 
     def _terminate(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
@@ -107,7 +127,8 @@ def run_node(
     finally:
         signal.signal(signal.SIGTERM, previous)
         try:
-            logic.close()
+            if node.lifecycle_state != FINALIZED:
+                node.change_state("shutdown")
         finally:
             node.destroy()
     return 0

@@ -1,7 +1,8 @@
 """The narrow port that DVFO nodes are written against.
 
 A node's logic takes a :class:`Node` and uses only what is here: publishers, subscriptions,
-timers, declared parameters with change callbacks, a logger and a clock. Two adapters implement
+timers, declared parameters with change callbacks, a logger, a clock and the managed-node
+lifecycle (:mod:`dvfo_core.runtime.lifecycle`). Two adapters implement
 it: :mod:`dvfo_core.runtime.dds` (Cyclone DDS, ROS 2 wire conventions, no ROS needed) and
 :mod:`dvfo_core.runtime.ros` (rclpy on a robot). Message types are named by their ROS 2 type
 string (``dvfo_msgs/msg/FeatureMap``) and their classes come from :meth:`Node.msg`.
@@ -14,6 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from dvfo_core.runtime.lifecycle import ACTIVE
 from dvfo_core.runtime.params import ParamSpec, ParamValue
 from dvfo_core.runtime.qos import QosProfile
 
@@ -57,15 +59,16 @@ class Node(ABC):
         callback: Callable[[Any], None],
         qos: str | QosProfile = "default",
     ) -> Any:
-        """Call ``callback(msg)`` for each message on ``topic``."""
+        """Call ``callback(msg)`` for each message on ``topic`` (while the node is active)."""
 
     @abstractmethod
     def subscriber_count(self, publisher: Any) -> int:
         """How many subscriptions ``publisher`` is matched with now."""
 
     @abstractmethod
-    def timer(self, period_s: float, callback: Callable[[], None]) -> Any:
-        """Call ``callback()`` every ``period_s`` seconds while the node spins."""
+    def timer(self, period_s: float, callback: Callable[[], None], managed: bool = True) -> Any:
+        """Call ``callback()`` every ``period_s`` seconds while the node spins (and, when
+        ``managed``, is active; ``/diagnostics`` report in every state)."""
 
     @abstractmethod
     def declare(self, spec: ParamSpec) -> ParamValue:
@@ -86,6 +89,32 @@ class Node(ABC):
     @abstractmethod
     def on_param_change(self, callback: Callable[[str, ParamValue], None]) -> None:
         """Call ``callback(name, value)`` after each accepted parameter change."""
+
+    @property
+    def lifecycle_state(self) -> str:
+        """``unconfigured``, ``inactive``, ``active`` or ``finalized``; a node that is not managed
+        (a monitor, a recorder) is always ``active``."""
+        return ACTIVE
+
+    def gated(self, callback: Callable[..., None]) -> Callable[..., None]:
+        """``callback`` wrapped to run only while the node is active (what subscriptions get)."""
+
+        def run(*args: Any) -> None:
+            if self.lifecycle_state == ACTIVE:
+                callback(*args)
+
+        return run
+
+    @abstractmethod
+    def manage(self, logic: Any) -> None:
+        """Make this a managed (lifecycle) node whose transitions call ``logic``'s ``on_configure``,
+        ``on_activate``... (see :class:`~dvfo_core.runtime.lifecycle.ManagedLogic`). It is then
+        ``unconfigured`` until :meth:`change_state` or ``ros2 lifecycle set`` moves it."""
+
+    @abstractmethod
+    def change_state(self, label: str) -> bool:
+        """Trigger transition ``label`` (``configure``, ``activate``, ``deactivate``, ``cleanup``,
+        ``shutdown``) from the current state; True when it succeeded."""
 
     @abstractmethod
     def now_ns(self) -> int:

@@ -15,11 +15,21 @@ from typing import Any
 import rclpy
 from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 from rclpy.executors import SingleThreadedExecutor
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.node import Node as RclpyNode
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rosidl_runtime_py.utilities import get_message
 
+from dvfo_core.errors import ConfigError
+from dvfo_core.runtime.lifecycle import (
+    ACTIVE,
+    FINALIZED,
+    UNCONFIGURED,
+    Outcome,
+    find_transition,
+    run_callback,
+)
 from dvfo_core.runtime.params import ParameterError, ParamSpec, ParamValue
 from dvfo_core.runtime.port import Node
 from dvfo_core.runtime.qos import QosProfile, parse_qos
@@ -39,15 +49,62 @@ def to_rclpy_qos(profile: QosProfile) -> QoSProfile:
     )
 
 
+_RETURNS = {
+    Outcome.SUCCESS: TransitionCallbackReturn.SUCCESS,
+    Outcome.FAILURE: TransitionCallbackReturn.FAILURE,
+    Outcome.ERROR: TransitionCallbackReturn.ERROR,
+}
+
+
+class ManagedRclpyNode(LifecycleNode):
+    """An ``rclpy.lifecycle.LifecycleNode`` (rcl runs the state machine and its services) whose
+    transition callbacks run the node logic's and keep :attr:`state` for callback gating."""
+
+    def __init__(self, name: str, namespace: str | None) -> None:
+        super().__init__(name, namespace=namespace)
+        self.logic: Any = None
+        self.state = UNCONFIGURED
+
+    def _run(self, label: str, callback: str, previous: LifecycleState) -> TransitionCallbackReturn:
+        outcome = run_callback(self.logic, callback, self.get_logger())
+        if outcome is not Outcome.ERROR:  # on ERROR rcl calls on_error next, which sets the state
+            t = find_transition(previous.label, label)
+            self.state = t.on_success if outcome is Outcome.SUCCESS else t.on_failure
+        return _RETURNS[outcome]
+
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        return self._run("configure", "on_configure", state)
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        return self._run("activate", "on_activate", state)
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        return self._run("deactivate", "on_deactivate", state)
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        return self._run("cleanup", "on_cleanup", state)
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        return self._run("shutdown", "on_shutdown", state)
+
+    def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
+        outcome = run_callback(self.logic, "on_error", self.get_logger())
+        self.state = UNCONFIGURED if outcome is Outcome.SUCCESS else FINALIZED
+        return _RETURNS[outcome]
+
+
 class RosNode(Node):
-    """A node on rclpy."""
+    """A node on rclpy; ``managed=True`` makes it a lifecycle node (see :meth:`manage`)."""
 
     runtime = "rclpy"
 
-    def __init__(self, name: str, namespace: str = "", args: Sequence[str] | None = None) -> None:
+    def __init__(
+        self, name: str, namespace: str = "", args: Sequence[str] | None = None, managed: bool = False
+    ) -> None:
         if not rclpy.ok():
             rclpy.init(args=list(args) if args is not None else None)
-        self._node = RclpyNode(name, namespace=namespace or None)
+        node_class = ManagedRclpyNode if managed else RclpyNode
+        self._node = node_class(name, namespace=namespace or None)
         self._specs: dict[str, ParamSpec] = {}
         self._values: dict[str, ParamValue] = {}
         self._callbacks: list[Callable[[str, ParamValue], None]] = []
@@ -63,7 +120,7 @@ class RosNode(Node):
 
     @property
     def rclpy_node(self) -> RclpyNode:
-        """The wrapped ``rclpy.node.Node`` (for launch tooling and lifecycle wrappers)."""
+        """The wrapped ``rclpy.node.Node`` (a ``LifecycleNode`` when managed)."""
         return self._node
 
     def msg(self, type_name: str) -> type:
@@ -80,14 +137,14 @@ class RosNode(Node):
         qos: str | QosProfile = "default",
     ) -> Any:
         return self._node.create_subscription(
-            get_message(type_name), topic, callback, to_rclpy_qos(parse_qos(qos))
+            get_message(type_name), topic, self.gated(callback), to_rclpy_qos(parse_qos(qos))
         )
 
     def subscriber_count(self, publisher: Any) -> int:
         return publisher.get_subscription_count()
 
-    def timer(self, period_s: float, callback: Callable[[], None]) -> Any:
-        return self._node.create_timer(period_s, callback)
+    def timer(self, period_s: float, callback: Callable[[], None], managed: bool = True) -> Any:
+        return self._node.create_timer(period_s, self.gated(callback) if managed else callback)
 
     def declare(self, spec: ParamSpec) -> ParamValue:
         descriptor = ParameterDescriptor(description=spec.description, read_only=spec.read_only)
@@ -125,6 +182,29 @@ class RosNode(Node):
         except Exception as exc:  # a rejected value is an answer to the caller, not a crash
             return SetParametersResult(successful=False, reason=str(exc))
         return SetParametersResult(successful=True)
+
+    @property
+    def lifecycle_state(self) -> str:
+        return self._node.state if isinstance(self._node, ManagedRclpyNode) else ACTIVE
+
+    def manage(self, logic: Any) -> None:
+        if not isinstance(self._node, ManagedRclpyNode):
+            raise ConfigError(f"node {self.name} was not created as a managed node")
+        self._node.logic = logic
+
+    def change_state(self, label: str) -> bool:
+        if not isinstance(self._node, ManagedRclpyNode):
+            raise ConfigError(f"node {self.name} is not a managed node")
+        triggers = {
+            "configure": self._node.trigger_configure,
+            "activate": self._node.trigger_activate,
+            "deactivate": self._node.trigger_deactivate,
+            "cleanup": self._node.trigger_cleanup,
+            "shutdown": self._node.trigger_shutdown,
+        }
+        if label not in triggers:
+            raise ConfigError(f"unknown lifecycle transition {label!r} ({', '.join(triggers)})")
+        return triggers[label]() == TransitionCallbackReturn.SUCCESS
 
     def now_ns(self) -> int:
         return self._node.get_clock().now().nanoseconds

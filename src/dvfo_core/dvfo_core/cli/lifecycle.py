@@ -1,0 +1,50 @@
+"""``dvfo lifecycle get|set|list NODE [TRANSITION]``: a managed node's state, as ``ros2 lifecycle``."""
+
+from __future__ import annotations
+
+import argparse
+
+from dvfo_core.errors import ConfigError
+from dvfo_core.runtime.lifecycle import transitions
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``lifecycle`` sub-command."""
+    p = sub.add_parser("lifecycle", help="get or change a running node's lifecycle state")
+    p.add_argument("action", choices=["get", "set", "list"])
+    p.add_argument("node", help="node name, e.g. governor or /robot1/governor")
+    p.add_argument(
+        "transition",
+        nargs="?",
+        choices=sorted({t.label for t in transitions()}),
+        help="transition to trigger (set)",
+    )
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the node")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Call the node's lifecycle service and print the answer."""
+    from dvfo_core.runtime.lifecycle_services import LifecycleClient
+    from dvfo_core.runtime.services import split_node_path
+
+    namespace, node = split_node_path(args.node)
+    client = LifecycleClient(node, namespace, args.timeout)
+    if args.action == "get":
+        print(client.get())
+        return 0
+    if args.action == "list":
+        for label in client.available():
+            print(label)
+        return 0
+    if args.transition is None:
+        raise ConfigError("set needs a transition: " + ", ".join(sorted({t.label for t in transitions()})))
+    available = client.available()
+    if args.transition not in available:
+        raise ConfigError(
+            f"{args.transition!r} is not available from {client.get()!r} (available: {', '.join(available)})"
+        )
+    if not client.set(args.transition):
+        raise ConfigError(f"transition {args.transition!r} failed (see the node's log)")
+    print("Transitioning successful")
+    return 0
