@@ -58,18 +58,18 @@ _RETURNS = {
 
 class ManagedRclpyNode(LifecycleNode):
     """An ``rclpy.lifecycle.LifecycleNode`` (rcl runs the state machine and its services) whose
-    transition callbacks run the node logic's and keep :attr:`state` for callback gating."""
+    transition callbacks run the node logic's and keep :attr:`dvfo_state` for callback gating."""
 
     def __init__(self, name: str, namespace: str | None) -> None:
         super().__init__(name, namespace=namespace)
-        self.logic: Any = None
-        self.state = UNCONFIGURED
+        self.dvfo_logic: Any = None  # dvfo_ prefix: no clash with rclpy's own attributes
+        self.dvfo_state = UNCONFIGURED
 
     def _run(self, label: str, callback: str, previous: LifecycleState) -> TransitionCallbackReturn:
-        outcome = run_callback(self.logic, callback, self.get_logger())
+        outcome = run_callback(self.dvfo_logic, callback, self.get_logger())
         if outcome is not Outcome.ERROR:  # on ERROR rcl calls on_error next, which sets the state
             t = find_transition(previous.label, label)
-            self.state = t.on_success if outcome is Outcome.SUCCESS else t.on_failure
+            self.dvfo_state = t.on_success if outcome is Outcome.SUCCESS else t.on_failure
         return _RETURNS[outcome]
 
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -88,8 +88,8 @@ class ManagedRclpyNode(LifecycleNode):
         return self._run("shutdown", "on_shutdown", state)
 
     def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
-        outcome = run_callback(self.logic, "on_error", self.get_logger())
-        self.state = UNCONFIGURED if outcome is Outcome.SUCCESS else FINALIZED
+        outcome = run_callback(self.dvfo_logic, "on_error", self.get_logger())
+        self.dvfo_state = UNCONFIGURED if outcome is Outcome.SUCCESS else FINALIZED
         return _RETURNS[outcome]
 
 
@@ -185,12 +185,12 @@ class RosNode(Node):
 
     @property
     def lifecycle_state(self) -> str:
-        return self._node.state if isinstance(self._node, ManagedRclpyNode) else ACTIVE
+        return self._node.dvfo_state if isinstance(self._node, ManagedRclpyNode) else ACTIVE
 
     def manage(self, logic: Any) -> None:
         if not isinstance(self._node, ManagedRclpyNode):
             raise ConfigError(f"node {self.name} was not created as a managed node")
-        self._node.logic = logic
+        self._node.dvfo_logic = logic
 
     def change_state(self, label: str) -> bool:
         if not isinstance(self._node, ManagedRclpyNode):
