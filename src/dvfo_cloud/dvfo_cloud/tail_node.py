@@ -111,9 +111,13 @@ class Tail:
         return Status(message="serving", values=values)
 
 
+#: The logic a container builds for this node (``dvfo launch --container``).
+LOGIC = Tail
+
+
 def main(argv: list[str] | None = None) -> int:
     """``tail_node`` executable."""
-    return run_node("tail", Tail, argv)
+    return run_node("tail", LOGIC, argv)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ class NodeEntry:
     executable: str
     name: str
     params: Path  #: default parameter file of its group
+    group: str = ""  #: ``edge`` or ``cloud``
 
     @property
     def module(self) -> str:
@@ -44,7 +45,7 @@ def load_graph(group: str, path: Path | None = None) -> list[NodeEntry]:
         params = config_dir() / section.get("params", f"{g}.yaml")
         for item in section.get("nodes", []):
             try:
-                entries.append(NodeEntry(item["package"], item["executable"], item["name"], params))
+                entries.append(NodeEntry(item["package"], item["executable"], item["name"], params, g))
             except (KeyError, TypeError):
                 raise ConfigError(
                     f"{path}: {g} node entry {item!r} needs package, executable, name"

@@ -20,6 +20,12 @@ from pathlib import Path
 from dvfo_core.graph import NodeEntry, load_graph
 
 
+def container_command(group: str, params: Path, extra: Sequence[str] = ()) -> list[str]:
+    """The command line of a container running every node of ``group`` in one process."""
+    container = [sys.executable, "-m", "dvfo_core.container", group]
+    return [*container, "--ros-args", "--params-file", str(params), *extra]
+
+
 def node_command(entry: NodeEntry, params: Path | None = None, extra: Sequence[str] = ()) -> list[str]:
     """The command line of one node process."""
     return [
@@ -36,7 +42,11 @@ def node_command(entry: NodeEntry, params: Path | None = None, extra: Sequence[s
 
 
 class Launch:
-    """A running group of node processes."""
+    """A running group of node processes.
+
+    ``container=True`` runs each group's nodes in one process (named after the group: ``edge``,
+    ``cloud``) with intra-process delivery between them; ``overrides`` of its nodes are merged.
+    """
 
     def __init__(
         self,
@@ -45,25 +55,35 @@ class Launch:
         overrides: dict[str, Sequence[str]] | None = None,
         quiet: bool = False,
         env: dict[str, str] | None = None,
+        container: bool = False,
     ) -> None:
         self.entries = list(entries)
         self.procs: dict[str, subprocess.Popen] = {}
-        self.last_lines: dict[str, deque[str]] = {e.name: deque(maxlen=20) for e in entries}
         self._threads: list[threading.Thread] = []
         self.quiet = quiet
+        overrides = overrides or {}
+        commands: dict[str, list[str]] = {}
+        if container:
+            for group in dict.fromkeys(e.group for e in self.entries):
+                members = [e for e in self.entries if e.group == group]
+                extra = [arg for e in members for arg in overrides.get(e.name, ())]
+                commands[group] = container_command(group, params or members[0].params, extra)
+        else:
+            for entry in self.entries:
+                commands[entry.name] = node_command(entry, params, list(overrides.get(entry.name, ())))
+        self.last_lines: dict[str, deque[str]] = {name: deque(maxlen=20) for name in commands}
         child_env = {**os.environ, "DVFO_RUNTIME": "dds", "PYTHONUNBUFFERED": "1", **(env or {})}
-        for entry in self.entries:
-            extra = list((overrides or {}).get(entry.name, ()))
+        for name, command in commands.items():
             proc = subprocess.Popen(
-                node_command(entry, params, extra),
+                command,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
                 env=child_env,
                 start_new_session=True,  # our own signals only: Ctrl-C is forwarded deliberately
             )
-            self.procs[entry.name] = proc
-            t = threading.Thread(target=self._pump, args=(entry.name, proc), daemon=True)
+            self.procs[name] = proc
+            t = threading.Thread(target=self._pump, args=(name, proc), daemon=True)
             t.start()
             self._threads.append(t)
 
@@ -128,14 +148,19 @@ class Launch:
 
 
 def launch(
-    group: str, params: Path | None = None, duration_s: float | None = None, autostart: bool = True
+    group: str,
+    params: Path | None = None,
+    duration_s: float | None = None,
+    autostart: bool = True,
+    container: bool = False,
 ) -> int:
     """Run ``group`` (edge, cloud, all) until interrupted; exit code 1 when a node failed.
 
-    ``autostart=False`` leaves every node unconfigured for ``dvfo lifecycle set``."""
+    ``autostart=False`` leaves every node unconfigured for ``dvfo lifecycle set``; ``container``
+    runs each group in one process (:mod:`dvfo_core.container`)."""
     entries = load_graph(group)  # without --params each group keeps its own file
     extra = {} if autostart else {e.name: ["-p", "autostart:=false"] for e in entries}
-    running = Launch(entries, params, overrides=extra)
+    running = Launch(entries, params, overrides=extra, container=container)
     codes = running.wait(duration_s)
     failed = {n: c for n, c in codes.items() if c not in (0, None, -signal.SIGINT, -signal.SIGTERM)}
     for name, code in failed.items():

@@ -114,9 +114,13 @@ class Camera:
     on_shutdown = on_cleanup
 
 
+#: The logic a container builds for this node (``dvfo launch --container``).
+LOGIC = Camera
+
+
 def main(argv: list[str] | None = None) -> int:
     """``camera_node`` executable."""
-    return run_node("camera", Camera, argv)
+    return run_node("camera", LOGIC, argv)
 
 
 if __name__ == "__main__":

@@ -192,9 +192,13 @@ class GovernorNode:
         return Status(message="deciding", values=values)
 
 
+#: The logic a container builds for this node (``dvfo launch --container``).
+LOGIC = GovernorNode
+
+
 def main(argv: list[str] | None = None) -> int:
     """``governor_node`` executable."""
-    return run_node("governor", GovernorNode, argv)
+    return run_node("governor", LOGIC, argv)
 
 
 if __name__ == "__main__":

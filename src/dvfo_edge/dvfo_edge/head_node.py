@@ -69,6 +69,8 @@ class Head:
         self.p = p
         self.pipeline: EdgePipeline | None = None
         self.sends: list[tuple[float, Any]] = []
+        self.node_ms: dict[int, float] = {}  # head work so far on frames waiting for the cloud
+        self.callback_start = time.monotonic()  # of the callback running now
         self.strikes = 0
         self.cloud_down_until = 0.0
         self.counts = {"frames": 0, "offloaded": 0, "fallback": 0, "cloud_rejected": 0, "bad_images": 0}
@@ -107,6 +109,7 @@ class Head:
 
     def on_deactivate(self) -> None:
         """Finish, edge-only, every frame still waiting for the cloud (payloads not yet sent included)."""
+        self.callback_start = time.monotonic()
         self.sends.clear()
         if self.pipeline is not None:
             for result in self.pipeline.expire(math.inf):
@@ -140,6 +143,7 @@ class Head:
 
     def on_image(self, msg: Any) -> None:
         """Run one frame."""
+        self.callback_start = time.monotonic()
         try:
             image = image_from_msg(msg)
         except ConfigError as exc:
@@ -160,11 +164,13 @@ class Head:
         fm.xi, fm.deadline_ms = self.action.xi, self.world.cost.deadline_s * 1e3
         for key, value in started.payload.to_msg_fields().items():
             setattr(fm, key, value)
-        due = time.monotonic() + (started.send_after_s if self.p["shape_link"] else 0.0)
-        self.sends.append((due, fm))
+        now = time.monotonic()
+        self.sends.append((now + (started.send_after_s if self.p["shape_link"] else 0.0), fm))
+        self.node_ms[started.seq] = (now - self.callback_start) * 1e3
 
     def on_cloud(self, msg: Any) -> None:
         """Fuse a cloud answer addressed to this robot."""
+        self.callback_start = time.monotonic()
         if str(msg.robot_id) != self.p["robot_id"]:
             return
         if not msg.ok:
@@ -178,7 +184,7 @@ class Head:
 
     def tick(self) -> None:
         """Send payloads whose modelled transfer is over; finish frames the cloud left waiting."""
-        now = time.monotonic()
+        now = self.callback_start = time.monotonic()
         if self.sends:
             due = [s for s in self.sends if s[0] <= now]
             self.sends = [s for s in self.sends if s[0] > now]
@@ -208,6 +214,7 @@ class Head:
         res.latency_ms, res.energy_j = out.latency_s * 1e3, out.energy_j
         res.compute_wall_ms = r.compute_ms
         res.cpu_level, res.gpu_level, res.emc_level = r.action.cpu, r.action.gpu, r.action.emc
+        res.node_wall_ms = self.node_ms.pop(r.seq, 0.0) + (time.monotonic() - self.callback_start) * 1e3
         self.result_pub.publish(res)
         self.tel_pub.publish(self.telemetry(r))
 
@@ -248,9 +255,13 @@ class Head:
         return Status(message="running", values=values)
 
 
+#: The logic a container builds for this node (``dvfo launch --container``).
+LOGIC = Head
+
+
 def main(argv: list[str] | None = None) -> int:
     """``head_node`` executable."""
-    return run_node("head", Head, argv)
+    return run_node("head", LOGIC, argv)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_false",
         help="leave the nodes unconfigured (managed: `dvfo lifecycle set NODE configure`, then activate)",
     )
+    p.add_argument(
+        "--container",
+        action="store_true",
+        help="each group's nodes in one process with intra-process delivery (no camera->head DDS hop)",
+    )
     p.set_defaults(func=run)
 
 
@@ -31,4 +36,4 @@ def run(args: argparse.Namespace) -> int:
 
     if args.params is not None and not args.params.is_file():
         raise ConfigError(f"parameter file {args.params} does not exist")
-    return launch(args.group, args.params, args.duration, args.autostart)
+    return launch(args.group, args.params, args.duration, args.autostart, args.container)

@@ -4,6 +4,14 @@ Topic ``/a/b`` is DDS topic ``rt/a/b``; type ``pkg/msg/Name`` is ``pkg::msg::dds
 are plain XCDR1 final structs; endpoints advertise no XTypes type information (as
 ``rmw_cyclonedds_cpp``), so a real ROS 2 node on the same domain talks to these nodes.
 The domain comes from ``ROS_DOMAIN_ID``; ``CYCLONEDDS_URI`` wins over the shipped loopback file.
+
+Nodes created with ``intra_process=True`` (several nodes in one process: ``dvfo launch
+--container``) receive what is published in their own process as the message object itself, with
+no serialisation and no DDS hop (rclcpp's intra-process communication); their readers ignore
+same-process writers, and a publisher serialises and writes only when a subscription in another
+process is matched. Published messages must not be changed afterwards (every node builds a new one
+per publish). Intra-process delivery is volatile: a ``transient_local`` topic is not replayed to a
+subscription created later in the same process.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ import logging
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +30,7 @@ from typing import Any
 from cyclonedds._clayer import ddspy_write
 from cyclonedds.core import (
     DDSException,
+    GuardCondition,
     InstanceState,
     Policy,
     Qos,
@@ -98,6 +108,26 @@ def to_dds_qos(profile: QosProfile) -> Qos:
 _topics: dict[tuple[int, str, str], Topic] = {}
 
 
+@dataclass
+class IntraProcessBus:
+    """The intra-process subscriptions of one participant, by DDS topic name, and the guard
+    condition that wakes the executor when something was queued for them."""
+
+    guard: GuardCondition
+    queues: dict[str, list[deque]] = field(default_factory=dict)
+
+
+_buses: dict[int, IntraProcessBus] = {}
+
+
+def intra_process_bus(dp: DomainParticipant) -> IntraProcessBus:
+    """The participant's :class:`IntraProcessBus` (one per process and domain)."""
+    with _lock:
+        if id(dp) not in _buses:
+            _buses[id(dp)] = IntraProcessBus(GuardCondition(dp))
+        return _buses[id(dp)]
+
+
 def _topic(dp: DomainParticipant, type_name: str, ros_topic: str) -> tuple[Topic, type]:
     return dds_topic(dp, type_name, dds_topic_name(ros_topic))
 
@@ -131,11 +161,20 @@ class DdsPublisher:
         self._topic, self.msg_class = _topic(dp, type_name, topic)
         self._writer = DataWriter(dp, self._topic, qos=to_dds_qos(profile))
         self._buffer = Buffer()  # grows to the largest message once, instead of doubling per write
+        self._bus = intra_process_bus(dp)
+        self._local = self._bus.queues.setdefault(dds_topic_name(topic), [])
 
     def publish(self, msg: Any) -> None:
-        """Send ``msg`` (an instance of :attr:`msg_class`) as plain XCDR1."""
+        """Hand ``msg`` (an instance of :attr:`msg_class`) to intra-process subscriptions, and send
+        it as plain XCDR1 to the others."""
         if not isinstance(msg, self.msg_class):
             raise TypeError(f"{self.topic_name} carries {self.msg_class.__name__}, not {type(msg).__name__}")
+        if self._local:
+            for queue in self._local:
+                queue.append(msg)
+            self._bus.guard.set(True)
+            if not self._writer.get_matched_subscriptions():
+                return  # nobody outside this process: no serialisation at all
         ser = msg.serialize(buffer=self._buffer, use_version_2=False)
         if len(ser) % 4:
             ser += b"\0" * (4 - len(ser) % 4)  # Cyclone expects samples padded to 4 bytes
@@ -144,8 +183,8 @@ class DdsPublisher:
             raise DDSException(ret, f"writing on {self.topic_name}")
 
     def matched_count(self) -> int:
-        """Number of matched subscriptions."""
-        return len(self._writer.get_matched_subscriptions())
+        """Number of matched subscriptions (intra-process ones included)."""
+        return len(self._writer.get_matched_subscriptions()) + len(self._local)
 
 
 @dataclass
@@ -156,6 +195,7 @@ class DdsSubscription:
     reader: DataReader
     condition: ReadCondition
     callback: Callable[[Any], None]
+    local: deque | None = None  #: messages published in this process (intra-process nodes)
 
 
 @dataclass(order=True)
@@ -185,9 +225,11 @@ class DdsNode(Node):
         overrides: dict[str, Any] | None = None,
         domain: int | None = None,
         parameter_services: bool = True,
+        intra_process: bool = False,
     ) -> None:
         self._name = name
         self.namespace = namespace
+        self.intra_process = intra_process
         self.dp = participant(domain)
         values: dict[str, Any] = {}
         if params_file:
@@ -229,9 +271,16 @@ class DdsNode(Node):
     ) -> DdsSubscription:
         full = resolve_topic(topic, self.namespace)
         dds_topic, _cls = _topic(self.dp, type_name, full)
-        reader = DataReader(self.dp, dds_topic, qos=to_dds_qos(parse_qos(qos)))
+        profile = parse_qos(qos)
+        dds_qos = to_dds_qos(profile)
+        local = None
+        if self.intra_process:  # same-process samples come through the bus, not DDS
+            dds_qos = Qos(*dds_qos, Policy.IgnoreLocal.Process)
+            local = deque(maxlen=profile.depth)
+            intra_process_bus(self.dp).queues.setdefault(dds_topic_name(full), []).append(local)
+        reader = DataReader(self.dp, dds_topic, qos=dds_qos)
         cond = ReadCondition(reader, SampleState.Any | ViewState.Any | InstanceState.Any)
-        sub = DdsSubscription(full, reader, cond, self.gated(callback))
+        sub = DdsSubscription(full, reader, cond, self.gated(callback), local)
         self.subscriptions.append(sub)
         return sub
 
@@ -284,6 +333,12 @@ class DdsNode(Node):
     def destroy(self) -> None:
         for tm in self.timers:
             tm.cancel()
+        bus = intra_process_bus(self.dp)
+        for sub in self.subscriptions:
+            if sub.local is not None:
+                with _lock:
+                    queues = bus.queues.setdefault(dds_topic_name(sub.topic_name), [])
+                    queues[:] = [q for q in queues if q is not sub.local]
         self.subscriptions.clear()
         self.publishers.clear()
 
@@ -315,6 +370,7 @@ class Executor:
         ws = self._waitsets.get(id(node.dp))
         if ws is None:
             ws = self._waitsets[id(node.dp)] = WaitSet(node.dp)
+            ws.attach(intra_process_bus(node.dp).guard)
         for sub in node.subscriptions:
             if id(sub.condition) not in self._attached:
                 ws.attach(sub.condition)
@@ -342,13 +398,20 @@ class Executor:
         wait = self.max_wait_s if timeout_s is None else min(timeout_s, self.max_wait_s)
         wait = max(0.0, min(wait, self._next_due() - time.monotonic()))
         waitsets = {id(n.dp): self._waitset(n) for n in self.nodes}
-        if wait > 0:
+        if wait > 0 and not self._local_pending():
             for ws in waitsets.values():  # one participant per process in practice
                 ws.wait(duration(seconds=wait))
                 break
+        for dp_id in waitsets:
+            _buses[dp_id].guard.set(False)
         ran = 0
         for node in list(self.nodes):
             for sub in list(node.subscriptions):
+                while sub.local:
+                    sub.callback(sub.local.popleft())
+                    ran += 1
+                if not sub.condition.triggered:  # nothing to take: skip the reader
+                    continue
                 while True:
                     samples = sub.reader.take(N=64)
                     if not samples:
@@ -364,6 +427,9 @@ class Executor:
             tm.callback()
             ran += 1
         return ran
+
+    def _local_pending(self) -> bool:
+        return any(sub.local for node in self.nodes for sub in node.subscriptions)
 
     def spin(self, duration_s: float | None = None, until: Callable[[], bool] | None = None) -> None:
         """Spin until :meth:`stop`, ``until()`` is true, or ``duration_s`` passes."""

@@ -81,6 +81,52 @@ def parse_ros_args(default_name: str, argv: Sequence[str]) -> NodeArgs:
     return args
 
 
+def setup_logging() -> None:
+    """ROS-like log lines on stderr (level, time, logger name)."""
+    logging.basicConfig(
+        level=logging.INFO,
+        format="[%(levelname)s] [%(created).3f] [%(name)s]: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def bring_up(node: Node, build: Callable[[Node], ManagedLogic]) -> bool:
+    """Declare ``autostart``, make ``build(node)`` the node's managed logic and, with autostart,
+    configure and activate it. False (the node then shut down) when an autostart transition failed;
+    raises :class:`DvfoError` on a bad parameter."""
+    autostart = node.declare(AUTOSTART)
+    node.manage(build(node))
+    if autostart:
+        for transition in ("configure", "activate"):
+            if not node.change_state(transition):
+                print(f"{node.name}: error: {transition} failed (see the log above)", file=sys.stderr)
+                node.change_state("shutdown")
+                return False
+    return True
+
+
+def spin_then_shut_down(nodes: Sequence[Node], duration_s: float | None = None) -> None:
+    """Spin until Ctrl-C, SIGTERM or ``duration_s``; then shut every node down through its
+    lifecycle (restore clocks, flush) and destroy it."""
+
+    def _terminate(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        spin(nodes, duration_s)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        for node in nodes:
+            try:
+                if node.lifecycle_state != FINALIZED:
+                    node.change_state("shutdown")
+            finally:
+                node.destroy()
+
+
 def run_node(
     default_name: str,
     build: Callable[[Node], ManagedLogic],
@@ -90,11 +136,7 @@ def run_node(
     """Create the managed node, build its logic, bring it up (``autostart``), spin until shutdown,
     then shut it down. Returns an exit code (2: bad arguments or a failed autostart)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(
-        level=logging.INFO,
-        format="[%(levelname)s] [%(created).3f] [%(name)s]: %(message)s",
-        stream=sys.stderr,
-    )
+    setup_logging()
     try:
         if selected_runtime() == "rclpy":
             node = make_node(default_name, args=argv, managed=True)
@@ -103,32 +145,12 @@ def run_node(
             node = make_node(
                 parsed.name, parsed.namespace, parsed.params_file, parsed.overrides, managed=True
             )
-        autostart = node.declare(AUTOSTART)
-        node.manage(build(node))
+        up = bring_up(node, build)
     except DvfoError as exc:
         print(f"{default_name}: error: {exc}", file=sys.stderr)
         return 2
-    if autostart:
-        for transition in ("configure", "activate"):
-            if not node.change_state(transition):
-                print(f"{node.name}: error: {transition} failed (see the log above)", file=sys.stderr)
-                node.change_state("shutdown")
-                node.destroy()
-                return 2
-
-    def _terminate(signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, _terminate)
-    try:
-        spin([node], duration_s)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        try:
-            if node.lifecycle_state != FINALIZED:
-                node.change_state("shutdown")
-        finally:
-            node.destroy()
+    if not up:
+        node.destroy()
+        return 2
+    spin_then_shut_down([node], duration_s)
     return 0
