@@ -77,3 +77,14 @@ def test_messages_from_other_processes_still_arrive_over_dds(dds_domain: int) ->
     assert proc.returncode == 0, out
     for seq, msg in enumerate(got, start=1):
         assert_same(msg, make_sample("sensor_msgs/msg/Image", seq), "sensor_msgs/msg/Image")
+
+
+def test_transient_local_samples_are_written_even_before_anyone_listens(dds_domain: int) -> None:
+    governor = DdsNode("governor")
+    pub = governor.publisher("std_msgs/msg/String", "/latched", "transient_local")
+    pub.publish(pub.msg_class(data="last action"))  # nobody matched yet: still kept for late joiners
+    late = DdsNode("late_joiner")
+    got: list = []
+    late.subscribe("std_msgs/msg/String", "/latched", got.append, "transient_local")
+    Executor([governor, late]).spin(10, until=lambda: bool(got))
+    assert [m.data for m in got] == ["last action"]

@@ -8,10 +8,11 @@ The domain comes from ``ROS_DOMAIN_ID``; ``CYCLONEDDS_URI`` wins over the shippe
 Nodes created with ``intra_process=True`` (several nodes in one process: ``dvfo launch
 --container``) receive what is published in their own process as the message object itself, with
 no serialisation and no DDS hop (rclcpp's intra-process communication); their readers ignore
-same-process writers, and a publisher serialises and writes only when a subscription in another
-process is matched. Published messages must not be changed afterwards (every node builds a new one
-per publish). Intra-process delivery is volatile: a ``transient_local`` topic is not replayed to a
-subscription created later in the same process.
+same-process writers. Any publisher serialises and writes only when a DDS subscription is matched
+(or its durability is ``transient_local``, which keeps samples for late joiners). Published
+messages must not be changed afterwards (every node builds a new one per publish).
+Intra-process delivery is volatile: a ``transient_local`` topic is not replayed to a subscription
+created later in the same process.
 """
 
 from __future__ import annotations
@@ -163,6 +164,7 @@ class DdsPublisher:
         self._buffer = Buffer()  # grows to the largest message once, instead of doubling per write
         self._bus = intra_process_bus(dp)
         self._local = self._bus.queues.setdefault(dds_topic_name(topic), [])
+        self._volatile = profile.durability == "volatile"  # nothing kept for late joiners
 
     def publish(self, msg: Any) -> None:
         """Hand ``msg`` (an instance of :attr:`msg_class`) to intra-process subscriptions, and send
@@ -173,8 +175,8 @@ class DdsPublisher:
             for queue in self._local:
                 queue.append(msg)
             self._bus.guard.set(True)
-            if not self._writer.get_matched_subscriptions():
-                return  # nobody outside this process: no serialisation at all
+        if self._volatile and not self._writer.get_matched_subscriptions():
+            return  # nobody (else) listens and nothing is kept: no serialisation at all
         ser = msg.serialize(buffer=self._buffer, use_version_2=False)
         if len(ser) % 4:
             ser += b"\0" * (4 - len(ser) % 4)  # Cyclone expects samples padded to 4 bytes
