@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from dvfo_core.cli._node import add_node_argument, node_path
 from dvfo_core.errors import ConfigError
 from dvfo_core.runtime.lifecycle import transitions
 
@@ -12,23 +13,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``lifecycle`` sub-command."""
     p = sub.add_parser("lifecycle", help="get or change a running node's lifecycle state")
     p.add_argument("action", choices=["get", "set", "list"])
-    p.add_argument("node", help="node name, e.g. governor or /robot1/governor")
+    add_node_argument(p)
     p.add_argument(
         "transition",
         nargs="?",
         choices=sorted({t.label for t in transitions()}),
         help="transition to trigger (set)",
     )
-    p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the node")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Call the node's lifecycle service and print the answer."""
     from dvfo_core.runtime.lifecycle_services import LifecycleClient
-    from dvfo_core.runtime.services import split_node_path
-
-    namespace, node = split_node_path(args.node)
+    namespace, node = node_path(args)
     client = LifecycleClient(node, namespace, args.timeout)
     if args.action == "get":
         print(client.get())

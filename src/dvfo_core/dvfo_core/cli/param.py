@@ -6,6 +6,7 @@ import argparse
 
 import yaml
 
+from dvfo_core.cli._node import add_node_argument, node_path
 from dvfo_core.errors import ConfigError
 
 
@@ -13,19 +14,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``param`` sub-command."""
     p = sub.add_parser("param", help="get or set a running node's parameter (ROS 2 parameter services)")
     p.add_argument("action", choices=["get", "set"])
-    p.add_argument("node", help="node name, e.g. governor or /robot1/governor")
+    add_node_argument(p)
     p.add_argument("name", help="parameter name, e.g. eta")
     p.add_argument("value", nargs="?", help="new value (YAML: 0.8, true, dvfo, [a, b])")
-    p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the node")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Call the node's service and print the answer."""
     from dvfo_core.runtime.param_services import ParameterClient
-    from dvfo_core.runtime.services import split_node_path
-
-    namespace, node = split_node_path(args.node)
+    namespace, node = node_path(args)
     client = ParameterClient(node, namespace, args.timeout)
     if args.action == "get":
         value = client.get(args.name)
