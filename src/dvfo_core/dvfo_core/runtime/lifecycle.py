@@ -26,7 +26,6 @@ from rosbags.typesys import Stores, get_typestore
 from dvfo_core.errors import ConfigError, DvfoError
 
 UNCONFIGURED, INACTIVE, ACTIVE, FINALIZED = "unconfigured", "inactive", "active", "finalized"
-PRIMARY_STATES = (UNCONFIGURED, INACTIVE, ACTIVE, FINALIZED)
 
 
 class Outcome(Enum):
@@ -73,7 +72,7 @@ class Transition:
     @property
     def callback(self) -> str:
         """Name of the :class:`ManagedLogic` method it runs."""
-        return f"on_{'shutdown' if self.label == 'shutdown' else self.label}"
+        return f"on_{self.label}"
 
 
 @cache
