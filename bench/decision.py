@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
+from dvfo_core.learning.observation import FrameTelemetry, ObservationBuilder
+from dvfo_core.learning.policy import Policy
 from dvfo_core.paths import artifacts_dir
-from dvfo_core.rl.observation import FrameTelemetry, ObservationBuilder
-from dvfo_core.rl.policy import Policy
 
 
 def _default_policy() -> Path:

@@ -87,9 +87,9 @@ def test_governor_decides_per_frame_and_takes_runtime_parameters(collector: Coll
 
 
 def test_policy_for_another_device_is_refused(collector: Collector, tmp_path: Path) -> None:
-    from dvfo_core.rl.pipeline import shipped_policy_path
+    from dvfo_core.learning.policy import shipped_policy_path
 
-    nano_policy = str(shipped_policy_path("jetson-nano", "resnet18"))
+    nano_policy = str(shipped_policy_path("jetson-nano", "resnet18", "MAXN"))
     node = DdsNode("governor", overrides={"device": "jetson-agx-orin", "policy": nano_policy})
     _managed(node)
     assert not node.change_state("configure"), "configure fails: the policy is for another board"
@@ -97,6 +97,7 @@ def test_policy_for_another_device_is_refused(collector: Collector, tmp_path: Pa
     node.set_param("policy", "")  # unconfigured: world-shaping parameters may change
     node.set_param("method", "edge_only_max")
     assert node.change_state("configure") and node.lifecycle_state == "inactive"
+    node.change_state("shutdown")
 
 
 def test_sysfs_clocks_pinned_while_active_and_restored_on_deactivate(

@@ -6,7 +6,7 @@ when the cloud answers (:meth:`EdgePipeline.on_cloud`) or its wait expires (:met
 which case the edge output alone is used (fallback).
 
 Accounting: on the digital twin every frame's stage times and edge energy are those of the modelled
-Jetson (:func:`dvfo_core.rl.frame_sim.simulate_frame` via the world's twin, network and cloud
+Jetson (:func:`dvfo_core.world.frame.simulate_frame` via the world's twin, network and cloud
 models, with this frame's real payload size). A fallback frame is charged the edge idling at its
 clocks until the wait expired. The real wall-clock time of each stage on this machine is kept
 next to it (``wall_ms``).
@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from dvfo_core.rl.actions import FrameAction
-from dvfo_core.rl.frame_sim import FrameOutcome
 from dvfo_core.split.codec import EncodedFeatures
 from dvfo_core.split.runner import HeadOutput, SplitRunner
+from dvfo_core.world.actions import FrameAction
+from dvfo_core.world.frame import FrameOutcome, GapPolicy
 
 
 @dataclass
@@ -73,11 +73,12 @@ class Started:
 
 @dataclass
 class Accountant:
-    """The modelled Jetson, link and cloud of a frame (a :class:`~dvfo_core.rl.env.World`)."""
+    """The modelled Jetson, link and cloud of a frame (a :class:`~dvfo_core.learning.env.World`)."""
 
     world: Any
     network: Any
     t0_s: float = field(default_factory=time.monotonic)
+    gap: GapPolicy = GapPolicy.HOLD  #: what the governing method does with the clocks between frames
 
     def trace_time(self, now_s: float) -> float:
         """Seconds since the pipeline started: the position in the bandwidth trace."""
@@ -85,10 +86,10 @@ class Accountant:
 
     def outcome(self, action: FrameAction, payload_bytes: float, now_s: float) -> FrameOutcome:
         """Modelled frame with this frame's real payload size."""
-        route = self.world.routes.route(action.xi)
+        route = self.world.routes.route(action.split, action.xi)
         if route.offloads:
             route = dataclasses.replace(route, payload_bytes=float(payload_bytes))
-        return self.world.frame(self.network, route, action, self.trace_time(now_s))
+        return self.world.frame(self.network, route, action, self.trace_time(now_s), 0.0, self.gap)
 
     def fallback(self, out: FrameOutcome, waited_s: float, late_tail: bool = False) -> FrameOutcome:
         """The frame as it really went: the cloud never answered and the edge idled until ``waited_s``
@@ -99,7 +100,7 @@ class Accountant:
         idle_j = twin.idle(remote_wait, levels).energy_j if remote_wait > 0 else 0.0
         extra_s = extra_j = 0.0
         if late_tail:
-            late = twin.stage(self.world.routes.route(0.0).edge_tail, levels)
+            late = twin.stage(self.world.local.head, levels)
             extra_s, extra_j = late.latency_s, late.energy_j
         latency_s = out.head_s + max(out.edge_tail_s, waited_s) + extra_s
         compute_j = out.compute_energy_j + extra_j
@@ -132,10 +133,14 @@ class EdgePipeline:
         self.seq += 1
         xi = action.xi if cloud_up else 0.0
         act = action if xi == action.xi else dataclasses.replace(action, xi=0.0)
-        head_out = self.runner.head(self.runner.preprocess(image))
-        primary, secondary = self.runner.partition(head_out, act.xi)
-        payload = self.runner.encode_secondary(head_out, secondary)
-        edge_logits = self.runner.edge_tail(head_out, primary)
+        x = self.runner.preprocess(image)
+        if act.xi == 0.0:  # the plain local model: no SCA, no partition, no codec
+            head_out, payload, edge_logits = None, None, self.runner.plain(x)
+        else:
+            head_out = self.runner.head(x)
+            primary, secondary = self.runner.partition(head_out, act.xi)
+            payload = self.runner.encode_secondary(head_out, secondary)
+            edge_logits = self.runner.edge_tail(head_out, primary)
         compute_ms = (time.monotonic() - t_start) * 1e3
         outcome = self.acct.outcome(act, payload.nbytes if payload is not None else 0, t_start)
         if payload is None:

@@ -4,10 +4,11 @@ Thinking while moving: the governor decides as soon as a frame's telemetry arriv
 frame is already running on the action in progress; the head never waits for it. The observation
 carries the action in progress, so the policy knows what the edge is doing while it thinks.
 
-Methods the node graph can execute (the head runs DVFO's split model, so every method here is a
-choice of clocks and ``xi`` on it): ``dvfo`` and ``dvfs_only_drl`` (learned policies),
-``edge_only_max`` (jetson_clocks) and ``edge_only_default`` (the stock governors). The other
-compared methods need other models or routes and run in ``dvfo eval`` on the twin.
+Methods the node graph can execute (every method here is a choice of clocks and route on the
+head's model): ``dvfo`` and ``dvfs_only_drl`` (learned policies), ``edge_only_max``
+(jetson_clocks) and ``edge_only_default`` (the stock governors). The other compared methods need
+other models and run in ``dvfo eval`` on the twin. Between frames the learned governors drop the
+clocks (:data:`GAP_POLICY`).
 
 Safe setting: when the policy cannot decide (NaN or missing telemetry, a policy that does not fit
 the board) the governor sends the policy's documented safe action (full local inference at the
@@ -22,14 +23,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dvfo_core.errors import ConfigError
-from dvfo_core.rl.actions import FrameAction
-from dvfo_core.rl.env import World
-from dvfo_core.rl.observation import FrameTelemetry, ObservationBuilder
-from dvfo_core.rl.pipeline import shipped_policy_path
-from dvfo_core.rl.policy import Policy
+from dvfo_core.learning.observation import FrameTelemetry, ObservationBuilder
+from dvfo_core.learning.policy import Policy, shipped_policy
+from dvfo_core.world.actions import FrameAction
+from dvfo_core.world.build import World
+from dvfo_core.world.frame import GapPolicy
 
 NODE_METHODS = ("dvfo", "dvfs_only_drl", "edge_only_max", "edge_only_default")
 LEARNED = ("dvfo", "dvfs_only_drl")
+#: What each method does with the clocks between frames (the head's twin accounting charges it).
+GAP_POLICY = {
+    "dvfo": GapPolicy.DROP,
+    "dvfs_only_drl": GapPolicy.DROP,
+    "edge_only_max": GapPolicy.HOLD,
+    "edge_only_default": GapPolicy.STOCK,
+}
 
 
 @dataclass(frozen=True)
@@ -63,13 +71,15 @@ class Governor:
             )
         policy = builder = None
         if method in LEARNED:
-            path = (
-                Path(policy_path)
-                if policy_path
-                else shipped_policy_path(self.world.device, self.world.model, method)
-            )
-            if not path.is_file():
-                raise ConfigError(f"no policy file {path} (train one: dvfo train --out {path})")
+            w = self.world
+            if policy_path:
+                path = Path(policy_path)
+                if not path.is_file():
+                    raise ConfigError(f"no policy file {path} (train one: dvfo train --out {path})")
+            elif method == "dvfo":
+                path = shipped_policy(w.device, w.model, w.power_mode)
+            else:
+                raise ConfigError(f"{method} has no shipped policy: give one with the policy parameter")
             policy = Policy.load(path)
             policy.check(self.world.device, self.world.twin.table, self.world.model)
             builder = ObservationBuilder(policy.meta.context, policy.meta.table)

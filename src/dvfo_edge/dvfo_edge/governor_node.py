@@ -17,14 +17,14 @@ from dvfo_core.device.base import DeviceBackend
 from dvfo_core.device.twin import TwinDevice
 from dvfo_core.errors import ConfigError
 from dvfo_core.governor import NODE_METHODS, Governor
-from dvfo_core.rl.observation import FrameTelemetry
-from dvfo_core.rl.world import WorldSpec, build_world
+from dvfo_core.learning.observation import FrameTelemetry
 from dvfo_core.runtime.diagnostics import WARN, Diagnostics, Status
 from dvfo_core.runtime.lifecycle import UNCONFIGURED
 from dvfo_core.runtime.node_main import run_node
 from dvfo_core.runtime.params import ParamSpec
 from dvfo_core.runtime.port import Node
 from dvfo_core.split.checkpoint import load_checkpoint, shipped_checkpoint
+from dvfo_core.world.build import WorldSpec, build_world
 
 PARAMS = [
     ParamSpec("method", "dvfo", "decision method", choices=NODE_METHODS),

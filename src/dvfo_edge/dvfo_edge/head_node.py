@@ -22,14 +22,16 @@ from dvfo_core.camera import image_from_msg
 from dvfo_core.device.network import NetworkModel, RadioModel, load_trace
 from dvfo_core.edge_pipeline import Accountant, EdgePipeline, FrameResult
 from dvfo_core.errors import ConfigError
-from dvfo_core.rl.actions import FrameAction
-from dvfo_core.rl.world import WorldSpec, build_world
+from dvfo_core.governor import GAP_POLICY
 from dvfo_core.runtime.diagnostics import WARN, Diagnostics, Status
 from dvfo_core.runtime.msgs import as_array
 from dvfo_core.runtime.node_main import run_node
 from dvfo_core.runtime.params import ParamSpec
 from dvfo_core.runtime.port import Node
 from dvfo_core.split.runner import SplitRunner
+from dvfo_core.world.actions import FrameAction
+from dvfo_core.world.build import WorldSpec, build_world
+from dvfo_core.world.frame import GapPolicy
 
 PARAMS = [
     ParamSpec("model", "resnet18", "torchvision model name of the fine-tuned checkpoint"),
@@ -73,7 +75,14 @@ class Head:
         self.callback_start = time.monotonic()  # of the callback running now
         self.strikes = 0
         self.cloud_down_until = 0.0
-        self.counts = {"frames": 0, "offloaded": 0, "fallback": 0, "cloud_rejected": 0, "bad_images": 0}
+        self.counts = {
+            "frames": 0,
+            "offloaded": 0,
+            "fallback": 0,
+            "cloud_rejected": 0,
+            "bad_images": 0,
+            "routes_substituted": 0,
+        }
         self.msgs = {
             t: node.msg(f"dvfo_msgs/msg/{t}") for t in ("FeatureMap", "InferenceResult", "Telemetry")
         }
@@ -126,16 +135,29 @@ class Head:
 
     # -- inputs ------------------------------------------------------------------------------
     def on_action(self, msg: Any) -> None:
-        """Adopt the governor's latest action (checked against the active frequency table)."""
+        """Adopt the governor's latest action (checked against the active frequency table).
+
+        The head runs the plain model (``xi = 0``) and the channel split at its checkpoint's split
+        point; a route it has no checkpoint for (another split point, the image to the cloud) runs
+        as the nearest share at its own split, counted in /diagnostics.
+        """
         cpu, gpu, emc, xi = int(msg.cpu_level), int(msg.gpu_level), int(msg.emc_level), float(msg.xi)
         n_cpu, n_gpu, n_emc = self.table.shape
         if not (0 <= cpu < n_cpu and 0 <= gpu < n_gpu and 0 <= emc < n_emc) or not 0.0 <= xi <= 1.0:
             self.node.logger.warning(f"head: ignoring out-of-range action {cpu},{gpu},{emc},xi={xi}")
             return
-        self.action = FrameAction(cpu, gpu, emc, self._nearest_xi(xi))
+        split = str(msg.split)
+        own = self.pipeline.runner.split
+        if xi > 0 and split not in ("", own):
+            self.counts["routes_substituted"] += 1
+        self.action = FrameAction(cpu, gpu, emc, self._nearest_xi(xi), own)
+        self.pipeline.acct.gap = GAP_POLICY.get(str(msg.method), GapPolicy.HOLD)
 
     def _nearest_xi(self, xi: float) -> float:
-        return min(self.world.routes.xis, key=lambda v: abs(v - xi))
+        if xi <= 0:
+            return 0.0
+        own = self.world.routes.splits[self.pipeline.runner.split].xis
+        return min(own, key=lambda v: abs(v - xi))
 
     def cloud_up(self) -> bool:
         """Whether a tail is there to answer (matched, and not timing out repeatedly)."""
@@ -236,6 +258,8 @@ class Head:
         tel.cpu_util = tel.gpu_util = tel.emc_util = math.nan
         tel.bandwidth_mbps, tel.rtt_ms = out.mbps, out.rtt_ms
         tel.xi, tel.payload_bytes = r.action.xi, int(out.payload_bytes)
+        tel.split = r.action.split if r.action.xi > 0 else ""
+        tel.gap_ms = out.gap_s * 1e3
         tel.head_ms, tel.edge_tail_ms = out.head_s * 1e3, out.edge_tail_s * 1e3
         tel.transmit_ms, tel.cloud_ms = out.transmit_s * 1e3, out.cloud_s * 1e3
         tel.latency_ms, tel.energy_j, tel.deadline_missed = (

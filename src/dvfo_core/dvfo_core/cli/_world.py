@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from dvfo_core.rl.env import World
+from dvfo_core.world.build import World
 
 
 def world_from_args(args: argparse.Namespace, twin: Any = None, cloud: Any = None) -> World:
@@ -14,7 +14,7 @@ def world_from_args(args: argparse.Namespace, twin: Any = None, cloud: Any = Non
     replay), with torch on one thread (decisions are tiny)."""
     import torch
 
-    from dvfo_core.rl.world import WorldSpec, build_world
+    from dvfo_core.world.build import WorldSpec, build_world
 
     torch.set_num_threads(1)
     spec = WorldSpec(

@@ -45,8 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Evaluate and write the JSON (and plot)."""
     from dvfo_core.cli._world import world_from_args
-    from dvfo_core.rl import pipeline
-    from dvfo_core.rl.evaluate import plot_energy_latency
+    from dvfo_core.evaluation import pipeline
+    from dvfo_core.evaluation.evaluate import plot_energy_latency
 
     world = world_from_args(args)
     network, label = pipeline.scenario_link(

@@ -54,7 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def default_models(profile_dir: Path | None) -> list[str]:
     """Models whose split profile was measured with trained weights (they carry accuracy)."""
-    from dvfo_core.rl.world import load_split_profile
+    from dvfo_core.world.build import load_split_profile
 
     if profile_dir is not None:
         names = sorted(
@@ -73,8 +73,8 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from dvfo_core.device.profiles import list_profiles
-    from dvfo_core.rl.cost import check_eta
-    from dvfo_core.rl.report import ReportConfig, generate
+    from dvfo_core.evaluation.report import ReportConfig, generate
+    from dvfo_core.world.cost import check_eta
 
     torch.set_num_threads(1)
     check_eta(args.eta)

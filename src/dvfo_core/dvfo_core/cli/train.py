@@ -19,14 +19,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "device/model/action-table metadata) and, beside it, POLICY.train/ with TensorBoard logs, "
         "checkpoints (--resume) and the learning curve (curve.csv).",
     )
-    p.add_argument("--device", required=True, help="board profile, e.g. jetson-nano")
+    p.add_argument("--device", help="board profile, e.g. jetson-nano")
+    p.add_argument("--model", help="torchvision model name with a split profile, e.g. resnet18")
     p.add_argument(
-        "--model", required=True, help="torchvision model name with a split profile, e.g. resnet18"
+        "--all",
+        action="store_true",
+        help="train the shipped policies: every board x resnet18, mobilenet_v2 x default and max "
+        "power mode, into --out-dir (default: the package's data/policies)",
     )
+    p.add_argument("--out-dir", type=Path, help="with --all: where the policies go")
     p.add_argument("--split", help="split point (default: the model's default split)")
     p.add_argument("--split-profile", help="split profile JSON (default: the shipped one of --model)")
     p.add_argument("--power-mode", help="nvpmodel power mode (default: the board's default)")
-    p.add_argument("--out", required=True, type=Path, help="policy file to write (.npz)")
+    p.add_argument("--out", type=Path, help="policy file to write (.npz)")
     p.add_argument("--steps", type=int, default=30_000, help="training steps = frames (default 30000)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
@@ -72,16 +77,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Build the world (with the bags' replay), train, write the policy."""
     from dvfo_core.cli._world import world_from_args
-    from dvfo_core.rl.cost import check_eta
-    from dvfo_core.rl.frame_sim import CachedTwin
-    from dvfo_core.rl.links import LinkSampler
-    from dvfo_core.rl.replay import CalibratedTwin, FixedCloud, load_replay
-    from dvfo_core.rl.training import TrainSpec, train
+    from dvfo_core.learning.replay import CalibratedTwin, FixedCloud, load_replay
+    from dvfo_core.learning.training import TrainSpec, train
+    from dvfo_core.world.cost import check_eta
+    from dvfo_core.world.frame import CachedTwin
+    from dvfo_core.world.links import LinkSampler
 
     if args.steps < 1:
         raise ConfigError(f"--steps must be >= 1, got {args.steps}")
     if args.eta is not None:
         check_eta(args.eta)
+    if args.all:
+        return train_all(args)
+    missing = [f"--{n}" for n in ("device", "model", "out") if getattr(args, n) is None]
+    if missing:
+        raise ConfigError(f"give {', '.join(missing)} (or --all)")
     world = world_from_args(args)
     extra: dict = {}
     traces = [load_trace(t) for t in args.trace]
@@ -138,4 +148,49 @@ def run(args: argparse.Namespace) -> int:
         "logs": str(work),
     }
     print(json.dumps(summary, indent=1))
+    return 0
+
+
+#: The models every board ships a policy for.
+SHIPPED_MODELS = ("resnet18", "mobilenet_v2")
+
+
+def train_all(args: argparse.Namespace) -> int:
+    """Train the shipped DVFO policy of every board x model x (default, max) power mode."""
+    from tqdm import tqdm
+
+    from dvfo_core.cli._world import world_from_args
+    from dvfo_core.device.profiles import list_profiles, load_profile
+    from dvfo_core.learning.policy import shipped_policy_path
+    from dvfo_core.learning.training import TrainSpec, train
+    from dvfo_core.world.build import evaluated_modes
+    from dvfo_core.world.links import LinkSampler
+
+    if args.method != "dvfo" or args.bag or args.resume:
+        raise ConfigError("--all trains the shipped dvfo policies: no --method, --bag or --resume")
+    jobs = [
+        (device, mode, model)
+        for device in list_profiles()
+        for mode in evaluated_modes(load_profile(device))
+        for model in SHIPPED_MODELS
+    ]
+    kinds = [] if args.links == "none" else [k.strip() for k in args.links.split(",") if k.strip()]
+    sampler = LinkSampler(kinds=kinds, radio=RadioModel.preset(args.radio))
+    written = []
+    for device, mode, model in tqdm(jobs, desc="policies", unit="policy", disable=args.no_progress):
+        ns = argparse.Namespace(**{**vars(args), "device": device, "model": model, "power_mode": mode})
+        world = world_from_args(ns)
+        spec = TrainSpec(
+            steps=args.steps,
+            seed=args.seed,
+            head=args.head,
+            eta=args.eta,
+            links={"kinds": kinds, "traces": [], "radio": args.radio},
+        )
+        result = train(world, sampler, spec, progress=False)
+        path = shipped_policy_path(device, model, world.power_mode)
+        if args.out_dir is not None:
+            path = args.out_dir / path.name
+        written.append(str(result.policy.save(path)))
+    print(json.dumps({"policies": written, "steps": args.steps, "seed": args.seed}, indent=1))
     return 0

@@ -116,6 +116,7 @@ class SplitProfile:
     n_accuracy: int = 0
     n_payload_images: int = 0
     trained: bool = True  #: False: random-init weights (payload and costs only, accuracy None)
+    plain_local_accuracy: float | None = None  #: top-1 of the plain model (no SCA) with these weights
 
     @property
     def xis(self) -> list[float]:
@@ -146,6 +147,7 @@ class SplitProfile:
             "n_accuracy": self.n_accuracy,
             "n_payload_images": self.n_payload_images,
             "trained": self.trained,
+            "plain_local_accuracy": self.plain_local_accuracy,
             "levels": [
                 {
                     "xi": lv.xi,
@@ -219,6 +221,7 @@ class SplitProfile:
                 n_accuracy=int(d.get("n_accuracy", 0)),
                 n_payload_images=int(d.get("n_payload_images", 0)),
                 trained=bool(d.get("trained", True)),
+                plain_local_accuracy=d.get("plain_local_accuracy"),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"split profile is malformed: {exc!r}") from None
@@ -373,6 +376,17 @@ def build_split_profile(
     )
 
 
+@torch.no_grad()
+def plain_accuracy(net: SplitNet, test: Any, batch_size: int = 256) -> float:
+    """Top-1 of the plain model (``net.base``: no SCA, every channel) on ``test``."""
+    net.eval()
+    correct = total = 0
+    for x, y in torch.utils.data.DataLoader(test, batch_size=batch_size):
+        correct += int((net.base(x).argmax(1) == y).sum())
+        total += len(y)
+    return correct / max(1, total)
+
+
 def profile_path(model: str, directory: Path | None = None) -> Path:
     """Where the profile of ``model`` lives (``data/profiles/<model>.json.gz``, gzip-compressed JSON)."""
     return (directory or artifacts_dir() / PROFILE_DIR) / f"{model}.json.gz"
@@ -466,6 +480,9 @@ def _main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--images", type=int, default=32, help="real images for payload bytes (default 32)")
     ap.add_argument("--cost-size", type=int, default=224)
     ap.add_argument("--out", type=Path, help="output .json or .json.gz (default: the shipped file)")
+    ap.add_argument(
+        "--merge", action="store_true", help="keep the other split points already in the output file"
+    )
     args = ap.parse_args(argv)
     if args.show:
         for prof in load_profile(args.model, args.out).values():
@@ -475,10 +492,12 @@ def _main(argv: Sequence[str] | None = None) -> int:
     xis = [float(x) for x in args.xis.split(",")]
     t0 = time.perf_counter()
     report = None
+    plain = None
     if args.checkpoint:
         net = load_checkpoint(args.checkpoint).net
         data = load_dataset(args.data, net.config.image_size)
         report = evaluate(net, data.test, args.data, xis, [args.encoding])
+        plain = plain_accuracy(net, data.test)
         cost_net = net
         if zoo.MODELS[args.model].fixed_size and args.cost_size != net.config.image_size:
             raise ConfigError(f"{args.model} is fixed-size: cost size must be {net.config.image_size}")
@@ -497,7 +516,12 @@ def _main(argv: Sequence[str] | None = None) -> int:
     prof = build_split_profile(
         cost_net, xis, images, args.cost_size, args.encoding, report, trained=report is not None
     )
-    out = save_profiles([prof], args.out or profile_path(args.model))
+    prof.plain_local_accuracy = plain
+    target = args.out or profile_path(args.model)
+    keep = []
+    if args.merge and target.is_file():
+        keep = [p for split, p in load_profile(args.model, target).items() if split != prof.split]
+    out = save_profiles([*keep, prof], target)
     print(f"wrote {out} ({out.stat().st_size} bytes) in {time.perf_counter() - t0:.1f} s")
     return 0
 

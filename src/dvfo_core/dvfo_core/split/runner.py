@@ -103,6 +103,12 @@ class SplitRunner:
         features, importance = self.net.encode(x)
         return HeadOutput(features[0], importance[0])
 
+    @torch.no_grad()
+    def plain(self, image: torch.Tensor) -> torch.Tensor:
+        """The plain model (no SCA, every channel on the edge): the ``xi = 0`` route's logits."""
+        x = image if image.dim() == 4 else image[None]
+        return self.net.base(x)[0]
+
     def partition(self, head_out: HeadOutput, xi: float) -> tuple[torch.Tensor, torch.Tensor]:
         """``(primary, secondary)`` channel indices for ``xi`` (see :mod:`~dvfo_core.split.partition`)."""
         return partition(head_out.importance, xi)

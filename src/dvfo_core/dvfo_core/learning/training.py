@@ -1,0 +1,124 @@
+"""Training a learned method on a world: environment, DQN, checkpoints, export to a policy file."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import stable_baselines3
+import torch
+
+from dvfo_core.learning.agents import CurveCallback, export_policy, learn, load_checkpoint, make_dqn
+from dvfo_core.learning.env import DvfoEnv, NetworkSampler
+from dvfo_core.learning.learned import LEARNED, learned_routes, learned_table
+from dvfo_core.learning.policy import DEFAULT_HEAD, Policy, PolicyMeta
+from dvfo_core.world.build import World
+from dvfo_core.world.frame import ACCOUNTING
+
+#: Frames per training episode.
+EPISODE_FRAMES = 200
+
+
+@dataclass
+class TrainSpec:
+    """What to train and how (``dvfo train`` arguments)."""
+
+    method: str = "dvfo"
+    steps: int = 30_000
+    seed: int = 0
+    head: str = DEFAULT_HEAD
+    concurrent: bool | None = None  #: None: the method's own scheme
+    decision_ms: float = 1.0  #: decision time charged to blocking frames during training
+    episode_frames: int = EPISODE_FRAMES
+    eta: float | None = None  #: None: a random eta per episode
+    links: dict[str, Any] = field(default_factory=dict)  #: description of the link sampler (metadata)
+    dqn: dict[str, Any] = field(default_factory=dict)  #: DQN hyper-parameter overrides
+
+
+@dataclass
+class TrainResult:
+    """A trained policy and its learning curve."""
+
+    policy: Policy
+    curve: CurveCallback
+    wall_s: float
+    model: Any
+
+
+def make_env(world: World, sampler: NetworkSampler, spec: TrainSpec) -> DvfoEnv:
+    """The training environment of ``spec.method`` on ``world``."""
+    concurrent = LEARNED[spec.method].concurrent if spec.concurrent is None else spec.concurrent
+    return DvfoEnv(
+        world,
+        sampler,
+        learned_table(world, spec.method),
+        routes=learned_routes(world, spec.method),
+        concurrent=concurrent,
+        episode_frames=spec.episode_frames,
+        eta=spec.eta,
+        decision_s=spec.decision_ms * 1e-3,
+        gap=LEARNED[spec.method].gap,
+        seed=spec.seed,
+    )
+
+
+def train(
+    world: World,
+    sampler: NetworkSampler,
+    spec: TrainSpec,
+    *,
+    work_dir: Path | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    extra_meta: dict[str, Any] | None = None,
+) -> TrainResult:
+    """Train ``spec.method`` on ``world``; with ``work_dir``: TensorBoard logs, checkpoints, curve CSV.
+
+    ``resume`` continues from ``work_dir/checkpoint`` (model and replay buffer) for ``spec.steps`` more.
+    """
+    torch.manual_seed(spec.seed)
+    env = make_env(world, sampler, spec)
+    tb = str(work_dir / "tensorboard") if work_dir is not None else None
+    ckpt = work_dir / "checkpoint" if work_dir is not None else None
+    if resume and ckpt is not None:
+        model = load_checkpoint(ckpt, env)
+        model.tensorboard_log = tb
+    else:
+        model = make_dqn(env, head=spec.head, seed=spec.seed, tensorboard_log=tb, **spec.dqn)
+    t0 = time.perf_counter()
+    curve = learn(
+        model,
+        spec.steps,
+        progress=progress,
+        checkpoint_dir=ckpt,
+        curve_csv=work_dir / "curve.csv" if work_dir is not None else None,
+        resume=resume,
+        tb_name=spec.method,
+    )
+    wall = time.perf_counter() - t0
+    meta = PolicyMeta(
+        device=world.device,
+        power_mode=world.power_mode,
+        model=world.model,
+        split=world.split,
+        method=spec.method,
+        head=spec.head,
+        table=env.table,
+        context=world.context,
+        training={
+            "algorithm": "DQN (stable-baselines3 " + stable_baselines3.__version__ + ")",
+            "steps": int(model.num_timesteps),
+            "seed": spec.seed,
+            "concurrent": env.concurrent,
+            "episode_frames": spec.episode_frames,
+            "eta": "random per episode" if spec.eta is None else spec.eta,
+            "links": spec.links,
+            "wall_s": round(wall, 1),
+            "accounting": ACCOUNTING,
+            "period_s": world.period_s,
+            **(extra_meta or {}),
+        },
+    )
+    return TrainResult(export_policy(model, meta), curve, wall, model)

@@ -1,0 +1,43 @@
+"""AppealNet: the light edge model answers confident frames, the rest appeal to the cloud's model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dvfo_core.device.network import BandwidthTrace, NetworkModel
+from dvfo_core.evaluation.baselines import AppealData, AppealNet
+from dvfo_core.evaluation.evaluate import run_method
+from dvfo_core.world.build import World
+
+
+def test_low_confidence_frames_appeal_and_take_the_clouds_answer(world: World) -> None:
+    conf = (0.99, 0.40, 0.95, 0.20)
+    world.extras["appeal"] = AppealData(conf, (True, False, True, True), (True, True, False, False), 0.5, "x")
+    world.extras["appeal_edge"] = world.local
+    run = run_method(world, AppealNet(), NetworkModel(BandwidthTrace.constant(4.0)), 0.5, 8)
+    for k, out in enumerate(run.outcomes):
+        appealed = conf[k % 4] < 0.5
+        assert (out.payload_bytes > 0) == appealed
+        assert out.accuracy == [1.0, 1.0, 1.0, 0.0][k % 4]
+        assert out.action.levels == world.twin_model.max_levels()
+    local = run.outcomes[0]
+    appeal = run.outcomes[1]
+    assert appeal.latency_s > local.latency_s and appeal.energy_j > local.energy_j  # local run first, then up
+
+
+@pytest.mark.slow
+def test_measured_on_the_shipped_checkpoints() -> None:
+    from dvfo_core.evaluation.appeal import measure
+    from dvfo_core.split.checkpoint import shipped_checkpoint
+
+    try:
+        shipped_checkpoint("mobilenet_v2"), shipped_checkpoint("resnet18")
+    except Exception as exc:  # the checkpoints are artifacts of the split package
+        pytest.skip(f"no shipped checkpoints: {exc}")
+    d = measure("mobilenet_v2", "resnet18", n=120)
+    n = len(d.confidence)
+    assert n == 60 and len(d.edge_correct) == len(d.cloud_correct) == n
+    assert 0.0 <= d.threshold <= 1.0 and d.edge_model == "mobilenet_v2"
+    assert np.mean(d.cloud_correct) > 0.8  # a trained model, not chance (10 classes)
+    assert all(0.1 <= c <= 1.0 for c in d.confidence)

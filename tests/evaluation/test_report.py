@@ -1,0 +1,49 @@
+"""``dvfo report`` end to end on a small matrix (the full report is `dvfo report`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dvfo_core.evaluation.report import ReportConfig, generate
+
+
+@pytest.mark.slow
+def test_report_writes_tables_targets_experiments_and_figures(
+    profile_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DVFO_POLICY_CACHE", str(tmp_path / "cache"))
+    cfg = ReportConfig(
+        devices=["jetson-nano"],
+        models=["resnet18"],
+        bandwidths=(2.0,),
+        traces=("wifi-fades",),
+        frames=12,
+        steps=400,
+        out_md=tmp_path / "results.md",
+        fig_dir=tmp_path / "figures",
+        progress=False,
+        profile_dir=profile_file.parent,
+    )
+    result = generate(cfg)
+    md = (tmp_path / "results.md").read_text()
+    for section in (
+        "## Targets",
+        "## Thinking-while-moving vs blocking",
+        "## Generalisation to unseen traces",
+        "## Flat vs factored Q-head",
+        "## Decision time",
+        "| jetson-nano | resnet18 | 2 Mbps |",
+        "| bag without /dvfo/telemetry | `BagError:",
+        "| policy of jetson-nano run on jetson-xavier-nx | `PolicyError:",
+    ):
+        assert section in md
+    assert result["scenarios"] == 2
+    assert set(result["claims"]) >= {"energy_vs_best_pct", "latency_vs_best_pct", "cost_over_oracle"}
+    for fig in ("cost_by_link.png", "twm_vs_blocking_curves.png"):
+        assert (tmp_path / "figures" / fig).stat().st_size > 10_000
+    curves = (tmp_path / "figures" / "twm_vs_blocking_curves.csv").read_text()
+    assert "thinking-while-moving," in curves and "blocking," in curves
+    assert set(result["heads"]) == {"flat", "factored"}
+    assert result["heads"]["factored"]["outputs"] < result["heads"]["flat"]["outputs"]

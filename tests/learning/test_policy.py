@@ -1,0 +1,105 @@
+"""Policy files: exported Q-network, metadata binding, numpy decisions, safe fallback, bad files."""
+
+from __future__ import annotations
+
+import math
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from dvfo_core.device.profiles import load_profile
+from dvfo_core.learning.agents import export_policy, make_dqn
+from dvfo_core.learning.env import DvfoEnv
+from dvfo_core.learning.observation import OBS_SIZE, FrameTelemetry, ObservationBuilder
+from dvfo_core.learning.policy import Policy, PolicyError, PolicyMeta
+from dvfo_core.world.build import World
+from dvfo_core.world.links import LinkSampler
+
+
+def _policy(world: World, head: str) -> tuple[Policy, object]:
+    table = world.table(n_cpu=2, n_gpu=3, n_emc=2)
+    env = DvfoEnv(world, LinkSampler(), table, seed=0)
+    model = make_dqn(env, head=head, seed=0)
+    meta = PolicyMeta(
+        world.device, world.power_mode, world.model, world.split, "dvfo", head, table, world.context
+    )
+    return export_policy(model, meta), model
+
+
+@pytest.mark.parametrize("head", ["flat", "factored"])
+def test_exported_numpy_policy_computes_the_sb3_q_values(world: World, head: str) -> None:
+    policy, model = _policy(world, head)
+    obs = np.random.default_rng(0).uniform(-1, 1, (16, OBS_SIZE)).astype(np.float32)
+    with torch.no_grad():
+        q_sb3 = model.q_net(torch.from_numpy(obs)).numpy()
+    for o, q in zip(obs, q_sb3, strict=True):
+        np.testing.assert_allclose(policy.q_values(o), q, rtol=1e-4, atol=1e-5)
+        assert policy.act(o).index == int(np.argmax(q))
+
+
+def test_save_load_round_trip_keeps_weights_and_metadata(world: World, tmp_path: Path) -> None:
+    policy, _ = _policy(world, "factored")
+    path = policy.save(tmp_path / "p")
+    assert path.suffix == ".npz"
+    back = Policy.load(path)
+    assert back.meta == policy.meta
+    obs = np.linspace(-1, 1, OBS_SIZE, dtype=np.float32)
+    assert back.act(obs) == policy.act(obs)
+
+
+def test_a_policy_refuses_another_device_model_or_power_mode(world: World) -> None:
+    policy, _ = _policy(world, "flat")
+    policy.check(world.device, world.twin.table, world.model)
+    with pytest.raises(PolicyError, match="jetson-nano"):
+        policy.check("jetson-xavier-nx", load_profile("jetson-xavier-nx").table(), world.model)
+    with pytest.raises(PolicyError, match="model"):
+        policy.check(world.device, world.twin.table, "vgg16")
+    with pytest.raises(PolicyError, match="another device or power mode"):  # same name, other table
+        policy.check(world.device, load_profile("jetson-xavier-nx").table(), world.model)
+
+
+def test_non_finite_observations_get_the_documented_safe_setting(world: World) -> None:
+    policy, _ = _policy(world, "flat")
+    table = policy.meta.table
+    builder = ObservationBuilder(world.context, table)
+    assert np.isnan(builder.vector(0.5, policy.safe_action)).all()  # no telemetry yet
+    d = policy.act(builder.vector(0.5, policy.safe_action))
+    assert d.safe_fallback and d.index == -1
+    assert d.action.xi == 0.0
+    assert (d.action.cpu, d.action.gpu, d.action.emc) == (table.cpu[-1], table.gpu[-1], table.emc[-1])
+    good = FrameTelemetry(4.0, 20.0, 30.0, 20.0, 10.0, 1.0, 60.0, False, 5.0, 0.3, 50.0)
+    builder.update(good)
+    assert not policy.act(builder.vector(0.5, policy.safe_action)).safe_fallback
+    nan_bw = FrameTelemetry(math.nan, 20.0, 30.0, 20.0, 10.0, 1.0, 60.0, False, 5.0, 0.3, 50.0)
+    builder.update(nan_bw)
+    assert policy.act(builder.vector(0.5, policy.safe_action)).safe_fallback
+    # power, energy and temperature are optional readings: imputed, no fallback
+    no_power = FrameTelemetry(4.0, 20.0, 30.0, 20.0, 10.0, 1.0, 60.0, False)
+    builder.update(no_power)
+    obs = builder.vector(0.5, policy.safe_action)
+    assert np.isfinite(obs).all() and not policy.act(obs).safe_fallback
+
+
+def test_unreadable_and_foreign_files_are_clear_errors(world: World, tmp_path: Path) -> None:
+    with pytest.raises(PolicyError, match="no such policy"):
+        Policy.load(tmp_path / "missing.npz")
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"\x00not a zip at all")
+    with pytest.raises(PolicyError, match="unreadable"):
+        Policy.load(junk)
+    other = tmp_path / "other.npz"
+    np.savez(other, w0=np.zeros((2, 2)))
+    with pytest.raises(PolicyError, match="not a DVFO policy"):
+        Policy.load(other)
+    policy, _ = _policy(world, "flat")
+    good = policy.save(tmp_path / "good.npz")
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(PolicyError):
+        Policy.load(truncated)
+    with zipfile.ZipFile(good) as zf:
+        names = zf.namelist()
+    assert "meta.npy" in names and "w0.npy" in names
