@@ -25,7 +25,9 @@ def test_mobilenet_v2_on_the_nano_is_launch_bound(profiled):
 
 
 def test_energy_curve_has_an_interior_minimum_in_gpu_frequency(resnet18):
-    gpu = energy_curves("jetson-nano", resnet18)["gpu"]
+    """With a 10 fps camera: back to back the minimum sits at the top GPU clock since the GPU rail
+    follows the published Nano reading (jetson-inference issue #1206; docs/twin-calibration.md)."""
+    gpu = energy_curves("jetson-nano", resnet18, period_s=0.1)["gpu"]
     energies = [e for _, e in gpu]
     i = energies.index(min(energies))
     assert 0 < i < len(energies) - 1

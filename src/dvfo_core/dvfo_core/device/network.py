@@ -78,9 +78,11 @@ _HUANG = ("Huang et al., 'A Close Examination of Performance and Power Character
           "tail: Table 3 ('tail base' power and tail timer; LTE 1060.0 mW for 11576 ms, "
           "Wi-Fi 119.3 mW for 238.1 ms)")
 #: Tail figures of Huang et al. 2012, Table 3 (measured on an LTE smartphone, as the Table 4 figures
-#: above; the phone's radios stand in for the Jetson's modem / Wi-Fi card). The LTE tail is the RRC_CONNECTED inactivity timer (DRX on-durations
-#: of 1 ms every 20-40 ms at ~1.68 W add ~15 mW on average and are left out); the Wi-Fi tail is the
-#: time the NIC stays awake after the last packet before entering power-save mode.
+#: above; the phone's radios stand in for the Jetson's modem / Wi-Fi card). The LTE tail is the
+#: RRC_CONNECTED inactivity timer (the short DRX on-durations inside it, Table 3's separate rows, are
+#: left out); the Wi-Fi tail is the time the NIC stays awake after the last packet before power-save.
+#: The Table 3 values were not re-read through this session's search tool (the table text was not
+#: retrievable); they are carried with Table 4's, already in this file: re-check against the paper.
 RADIOS: dict[str, RadioModel] = {
     "wifi": RadioModel("wifi", base_w=0.13286, tx_w_per_mbps=0.28317, rx_w_per_mbps=0.13701, source=_HUANG,
                        tail_w=0.1193, tail_s=0.2381),

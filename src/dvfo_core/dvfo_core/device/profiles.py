@@ -223,7 +223,8 @@ def _voltage(data: dict[str, Any], dom: str, path: Path) -> VoltageCurve:
                               "[frequency_hz, volts] pairs of positive numbers")
         freqs = [float(p[0]) for p in pts]
         if freqs != sorted(set(freqs)):
-            raise ConfigError(f"{path}: field '{dom}.voltage.points' must have strictly ascending frequencies")
+            raise ConfigError(
+                f"{path}: field '{dom}.voltage.points' must have strictly ascending frequencies")
         points = tuple((float(f), float(v)) for f, v in pts)
         volts = [v for _, v in points]
         return VoltageCurve(min(volts), max(volts), 0.0, points)
