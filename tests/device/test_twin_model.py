@@ -219,3 +219,20 @@ def test_twin_device_applies_accounts_and_heats_up(resnet18):
     assert dev.sample().gpu_util == 0.0
     dev.restore()
     assert dev.current() == start
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "known gap (docs/twin-calibration.md, 'EMC sensitivity'): the twin moves Orin Nano latency by "
+    "0.5-5 % between EMC 2133 and 3199 MHz, the published measurement by 11-48 %; no sourced "
+    "traffic model closes it yet. strict: once the twin lands in the range this XPASSes: unmark it"))
+@pytest.mark.parametrize("model", ["resnet18", "mobilenet_v2"])
+def test_emc_sensitivity_on_the_orin_nano_is_in_the_published_range(model, request):
+    """arXiv 2606.16106 (Kang, 'Beyond CPU-GPU Frequency', Jetson Orin Nano): across the upper EMC
+    range 2133 -> 3199 MHz the median latency moves by +11 % to +48 % depending on the workload."""
+    work = request.getfixturevalue(model)
+    twin = TwinModel("jetson-orin-nano", mode="MAXN")
+    top = twin.max_levels()
+    slow = dataclasses.replace(top, emc=twin.table.emc_hz.index(2133000000))
+    assert twin.table.emc_hz[top.emc] == 3199000000
+    rise = twin.stage(work, slow).latency_s / twin.stage(work, top).latency_s - 1
+    assert 0.11 <= rise <= 0.48, rise
