@@ -111,3 +111,24 @@ def test_unknown_trace_and_radio_are_clear_errors(tmp_path):
         load_trace(tmp_path / "missing.csv")
     with pytest.raises(ConfigError, match="unknown radio"):
         RadioModel.preset("carrier-pigeon")
+
+
+def test_radio_tail_energy_is_capped_by_the_tail_timer():
+    """Huang et al. MobiSys 2012, Table 3: LTE tail 1060 mW for 11.576 s, Wi-Fi 119.3 mW for 238.1 ms."""
+    lte, wifi = RADIOS["lte"], RADIOS["wifi"]
+    assert (lte.tail_w, lte.tail_s) == (pytest.approx(1.060), pytest.approx(11.576))
+    assert (wifi.tail_w, wifi.tail_s) == (pytest.approx(0.1193), pytest.approx(0.2381))
+    assert lte.tail_energy_j(0.0) == 0.0
+    assert lte.tail_energy_j(0.1) == pytest.approx(0.106)  # a 10 fps gap: the whole gap is tail
+    assert lte.tail_energy_j(60.0) == pytest.approx(1.060 * 11.576)  # the tail ends, the radio idles
+    assert wifi.tail_energy_j(0.1) == pytest.approx(0.01193)
+    assert wifi.tail_energy_j(1.0) == pytest.approx(0.1193 * 0.2381)
+    # the tail state draws less than the connected state awaiting a reply: it replaces base_w
+    assert lte.tail_w < lte.base_w and wifi.tail_w < wifi.base_w
+    with pytest.raises(ConfigError, match="idle time"):
+        lte.tail_energy_j(-1.0)
+
+
+def test_a_radio_without_tail_figures_has_no_tail():
+    flat = RadioModel("flat", 1.0, 0.0, 0.0, "test")
+    assert flat.tail_energy_j(5.0) == 0.0

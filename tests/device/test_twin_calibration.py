@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dvfo_core.device.calibration import PUBLISHED, energy_curves, twin_latency_ms
+from dvfo_core.device.calibration import HOLDOUT, PUBLISHED, energy_curves, rms_log_error, twin_latency_ms
 from dvfo_core.device.twin import TwinModel
 
 
@@ -25,8 +25,24 @@ def test_mobilenet_v2_on_the_nano_is_launch_bound(profiled):
 
 
 def test_energy_curve_has_an_interior_minimum_in_gpu_frequency(resnet18):
-    gpu = energy_curves("jetson-nano", resnet18)["gpu"]
+    """With a 10 fps camera: back to back the minimum sits at the top GPU clock since the GPU rail
+    follows the published Nano reading (jetson-inference issue #1206; docs/twin-calibration.md)."""
+    gpu = energy_curves("jetson-nano", resnet18, period_s=0.1)["gpu"]
     energies = [e for _, e in gpu]
     i = energies.index(min(energies))
     assert 0 < i < len(energies) - 1
     assert [f for f, _ in gpu] == sorted(f for f, _ in gpu)
+
+
+def test_holdout_points_are_not_fit_points():
+    fit = {(p.board, p.model, p.precision) for p in PUBLISHED}
+    assert not fit & {(p.board, p.model, p.precision) for p in HOLDOUT}
+
+
+@pytest.mark.slow
+def test_twin_error_on_the_holdout_points_is_what_the_docs_report(profiled):
+    """docs/twin-calibration.md: RMS log error 15.3 % over the 11 held-out torch2trt Nano points,
+    worst DenseNet-161 at -35 %. Profiles 11 models (~1 min), hence slow."""
+    rows = [(p, twin_latency_ms(p, profiled(p.model, half=p.precision == "fp16"))) for p in HOLDOUT]
+    assert rms_log_error(rows) == pytest.approx(0.153, abs=0.01)
+    assert all(abs(t / p.latency_ms - 1) < 0.4 for p, t in rows)

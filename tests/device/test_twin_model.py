@@ -33,10 +33,24 @@ def test_latency_falls_monotonically_with_each_frequency(board, dom, resnet18):
 
 @pytest.mark.parametrize("model", ["resnet18", "mobilenet_v2"])
 def test_energy_optimal_gpu_clock_on_the_nano_is_not_an_extreme(model, request):
+    """With a 10 fps camera (the frame's energy runs to the next frame) the GPU optimum is interior.
+
+    Back to back it no longer is for ResNet-18: since the Nano's GPU rail follows the published
+    POM_5V_GPU reading (~1.1-1.3 W at 921.6 MHz, jetson-inference issue #1206, see
+    docs/twin-calibration.md) the GPU's dynamic power is small next to the board's static power, so
+    racing at the top clock is cheapest (MobileNetV2, launch-bound, still has an interior optimum).
+    """
     work = request.getfixturevalue(model)
-    energies = [c.energy_j for c in _sweep(TwinModel("jetson-nano"), work, "gpu")]
-    best = energies.index(min(energies))
-    assert 0 < best < len(energies) - 1, energies
+    twin = TwinModel("jetson-nano")
+    frames = []
+    for cost in _sweep(twin, work, "gpu"):
+        wait = twin.idle(max(0.0, 0.1 - cost.latency_s), twin.max_levels())
+        frames.append(cost.energy_j + wait.energy_j)
+    best = frames.index(min(frames))
+    assert 0 < best < len(frames) - 1, frames
+    if model == "mobilenet_v2":
+        energies = [c.energy_j for c in _sweep(twin, work, "gpu")]
+        assert 0 < energies.index(min(energies)) < len(energies) - 1, energies
 
 
 def _grid(twin: TwinModel, work: Workload, period_s: float | None = None) -> dict[tuple[int, ...], float]:
@@ -55,13 +69,19 @@ def _grid(twin: TwinModel, work: Workload, period_s: float | None = None) -> dic
 
 @pytest.mark.parametrize("model", ["resnet18", "mobilenet_v2"])
 def test_joint_energy_optimum_on_the_nano_beats_max_clocks(model, request):
+    """Exhaustive search over the Nano's 15 x 12 x 7 settings.
+
+    Back to back the optimum is at most as costly as max clocks (saving 0.7 % / 2.8 % since the GPU
+    rail follows the published reading, jetson-inference issue #1206; it was 4.8 % / 15.5 % with the
+    earlier envelope-fitted GPU coefficient); with a 10 fps camera the slack makes DVFS pay (> 10 %).
+    """
     work = request.getfixturevalue(model)
     twin = TwinModel("jetson-nano")
     top = tuple(x - 1 for x in twin.table.shape)
     back_to_back = _grid(twin, work)
     best = min(back_to_back, key=back_to_back.get)
-    assert best not in (top, (0, 0, 0))
-    assert back_to_back[best] < 0.97 * back_to_back[top]
+    assert best != (0, 0, 0)
+    assert back_to_back[best] <= back_to_back[top]
     at_10fps = _grid(twin, work, period_s=0.1)  # a 10 fps camera: the edge waits for the next frame
     best = min(at_10fps, key=at_10fps.get)
     assert best not in (top, (0, 0, 0))
@@ -77,13 +97,28 @@ def test_some_interior_clock_setting_beats_both_extremes_on_energy(board, mobile
     assert best < min(e_max, e_min)
 
 
-def test_nano_power_stays_in_the_10w_mode_envelope(resnet18, mobilenet_v2):
+def test_nano_rails_match_the_published_trace_and_stay_in_the_10w_mode(resnet18, mobilenet_v2):
+    """Per-rail power at max clocks against a published Nano trace (jetson-inference issue #1206).
+
+    There, a TensorRT detector at 921.6 MHz (GR3D 86-99 %) drew POM_5V_GPU 1.11-1.26 W and
+    POM_5V_CPU 0.47-0.54 W within POM_5V_IN 4.52-4.53 W (that total also powers NVDEC video decoding,
+    which the twin's workload does not run, so the twin's total may be lower, not higher); the same
+    trace shows POM_5V_CPU up to 1.17 W while the GPU was less busy. ResNet-18 is in the trace's regime
+    (GPU > 85 % busy); MobileNetV2 is launch-bound (CPU busier, GPU less), so only the bounds apply.
+    """
     twin = TwinModel("jetson-nano")
+    r18 = twin.stage(resnet18, twin.max_levels())
+    assert 1.0 <= r18.rails_w["gpu"] <= 1.3
+    assert 0.3 <= r18.rails_w["cpu"] <= 0.7
     for work in (resnet18, mobilenet_v2):
         load = twin.stage(work, twin.max_levels())
-        assert 4.0 <= load.power_w <= 10.0
+        assert load.rails_w["gpu"] <= 1.3
+        assert load.rails_w["cpu"] <= 1.2
+        assert 2.0 <= load.power_w <= 4.6 <= 10.0  # <= the published total, inside the 10 W mode
         assert load.power_w == pytest.approx(sum(load.rails_w.values()))
         assert load.energy_j == pytest.approx(load.power_w * load.latency_s)
+    busy = twin.stage(resnet18, twin.max_levels())
+    assert busy.util["gpu"] > 0.85  # the regime of the published GR3D 86-99 %
     idle = twin.idle(1.0, twin.min_levels())
     assert 1.0 <= idle.power_w <= 2.0
 
@@ -184,3 +219,20 @@ def test_twin_device_applies_accounts_and_heats_up(resnet18):
     assert dev.sample().gpu_util == 0.0
     dev.restore()
     assert dev.current() == start
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "known gap (docs/twin-calibration.md, 'EMC sensitivity'): the twin moves Orin Nano latency by "
+    "0.5-5 % between EMC 2133 and 3199 MHz, the published measurement by 11-48 %; no sourced "
+    "traffic model closes it yet. strict: once the twin lands in the range this XPASSes: unmark it"))
+@pytest.mark.parametrize("model", ["resnet18", "mobilenet_v2"])
+def test_emc_sensitivity_on_the_orin_nano_is_in_the_published_range(model, request):
+    """arXiv 2606.16106 (Kang, 'Beyond CPU-GPU Frequency', Jetson Orin Nano): across the upper EMC
+    range 2133 -> 3199 MHz the median latency moves by +11 % to +48 % depending on the workload."""
+    work = request.getfixturevalue(model)
+    twin = TwinModel("jetson-orin-nano", mode="MAXN")
+    top = twin.max_levels()
+    slow = dataclasses.replace(top, emc=twin.table.emc_hz.index(2133000000))
+    assert twin.table.emc_hz[top.emc] == 3199000000
+    rise = twin.stage(work, slow).latency_s / twin.stage(work, top).latency_s - 1
+    assert 0.11 <= rise <= 0.48, rise

@@ -1,8 +1,10 @@
 """Twin calibration: published latencies vs the twin, the fit of the framework parameters, the plot.
 
-``python -m dvfo_core.device.calibration table`` prints the markdown table of docs/twin-calibration.md;
-``... fit`` re-fits the Nano's ``twin:`` parameters to the published points; ``... plot PNG`` draws the
-energy-vs-frequency curves (matplotlib, Agg backend).
+``python -m dvfo_core.device.calibration table`` prints the markdown table of docs/twin-calibration.md
+(the fit points); ``... holdout`` the published points *not* used in the fit, with the twin's error;
+``... summary`` the per-board table (idle and busy power, ResNet-18 / MobileNetV2 at each board's
+default and maximum mode); ``... fit`` re-fits the Nano's ``twin:`` parameters to the fit points;
+``... plot PNG`` draws the energy-vs-frequency curves (matplotlib, Agg backend).
 """
 
 from __future__ import annotations
@@ -43,6 +45,24 @@ PUBLISHED: tuple[Published, ...] = (
 )
 
 
+#: Published points held out of the fit: same source and board as the fit points, models the fit
+#: never saw (so they test how the per-layer model generalises across architectures, not across
+#: boards: no published PyTorch latency of the other four boards was found, see the docs).
+HOLDOUT: tuple[Published, ...] = (
+    Published("jetson-nano", "squeezenet1_0", "fp16", 24.2, TORCH2TRT_NANO),
+    Published("jetson-nano", "resnet101", "fp16", 141.0, TORCH2TRT_NANO),
+    Published("jetson-nano", "resnet152", "fp16", 204.0, TORCH2TRT_NANO),
+    Published("jetson-nano", "densenet169", "fp16", 118.0, TORCH2TRT_NANO),
+    Published("jetson-nano", "densenet201", "fp16", 141.0, TORCH2TRT_NANO),
+    Published("jetson-nano", "densenet161", "fp16", 247.0, TORCH2TRT_NANO),
+    Published("jetson-nano", "vgg11", "fp16", 114.0, TORCH2TRT_NANO),
+    Published("jetson-nano", "vgg13", "fp16", 156.0, TORCH2TRT_NANO),
+    Published("jetson-nano", "vgg11_bn", "fp16", 117.0, TORCH2TRT_NANO),
+    Published("jetson-nano", "vgg13_bn", "fp16", 162.0, TORCH2TRT_NANO),
+    Published("jetson-nano", "vgg16_bn", "fp16", 207.0, TORCH2TRT_NANO),
+)
+
+
 def profile_model(name: str, precision: str = "fp32", image_size: int = 224) -> Workload:
     """Per-layer cost of torchvision ``name`` (random weights) as it executes in ``precision``."""
     import torch
@@ -66,6 +86,39 @@ def twin_latency_ms(point: Published, work: Workload, profile: BoardProfile | No
 def table(points: tuple[Published, ...] = PUBLISHED) -> list[tuple[Published, float]]:
     """Each published point with the twin's latency."""
     return [(p, twin_latency_ms(p, profile_model(p.model, p.precision))) for p in points]
+
+
+def rms_log_error(rows: list[tuple[Published, float]]) -> float:
+    """Root-mean-square of log(twin / published) over ``rows`` (0.063 = about 6.3 %)."""
+    return math.sqrt(sum(math.log(t / p.latency_ms) ** 2 for p, t in rows) / len(rows)) if rows else 0.0
+
+
+SUMMARY_BOARDS = ("jetson-nano", "jetson-tx2", "jetson-xavier-nx", "jetson-orin-nano", "jetson-agx-orin")
+
+
+def summary(boards: tuple[str, ...] = SUMMARY_BOARDS,
+            models: tuple[str, ...] = ("resnet18", "mobilenet_v2")) -> list[dict[str, object]]:
+    """Per board and mode (default, then maximum): idle power at min/max clocks and, per model,
+    latency ms / mean power W / energy mJ at the mode's max clocks (fp32, 224x224)."""
+    from dvfo_core.device.profiles import load_profile
+
+    works = {m: profile_model(m) for m in models}
+    rows: list[dict[str, object]] = []
+    for board in boards:
+        prof = load_profile(board)
+        for mode in dict.fromkeys((prof.default_mode, prof.max_mode)):
+            twin = TwinModel(prof, mode=mode)
+            top = twin.max_levels()
+            row: dict[str, object] = {
+                "board": board, "mode": mode, "budget_w": twin.power_mode.budget_w,
+                "idle_min_w": twin.idle(1.0, twin.min_levels()).power_w,
+                "idle_max_w": twin.idle(1.0, top).power_w,
+            }
+            for m, w in works.items():
+                c = twin.stage(w, top)
+                row[m] = (c.latency_s * 1e3, c.power_w, c.energy_j * 1e3, dict(c.rails_w))
+            rows.append(row)
+    return rows
 
 
 def fit(board: str = "jetson-nano") -> dict[str, float]:
@@ -149,20 +202,36 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry (see the module docstring)."""
     ap = argparse.ArgumentParser(description="twin calibration tools")
     sub = ap.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("table", help="markdown table: published vs twin")
+    sub.add_parser("table", help="markdown table: published (fit) points vs twin")
+    sub.add_parser("holdout", help="markdown table: held-out published points vs twin")
+    sub.add_parser("summary", help="markdown table: per-board idle/busy power at default and max mode")
     f = sub.add_parser("fit", help="re-fit the twin parameters of a board")
     f.add_argument("--board", default="jetson-nano")
     p = sub.add_parser("plot", help="energy-vs-frequency PNG")
     p.add_argument("png", type=Path)
     p.add_argument("--board", default="jetson-nano")
     args = ap.parse_args(argv)
-    if args.cmd == "table":
+    if args.cmd in ("table", "holdout"):
+        rows = table(PUBLISHED if args.cmd == "table" else HOLDOUT)
         print("| board | model | precision | published ms | twin ms | error | source |")
         print("|---|---|---|---|---|---|---|")
-        for pub, twin_ms in table():
+        for pub, twin_ms in rows:
             err = (twin_ms - pub.latency_ms) / pub.latency_ms * 100
             print(f"| {pub.board} | {pub.model} | {pub.precision} | {pub.latency_ms:.1f} | {twin_ms:.1f} | "
                   f"{err:+.0f} % | {pub.source.split(':')[0]} |")
+        print(f"\nRMS log error: {rms_log_error(rows) * 100:.1f} % over {len(rows)} points")
+    elif args.cmd == "summary":
+        models = ("resnet18", "mobilenet_v2")
+        print("| board | mode | idle @ min clocks W | idle @ max clocks W | "
+              + " | ".join(f"{m}: ms / W / mJ (gpu rail W)" for m in models) + " | mode budget W |")
+        print("|---" * (5 + len(models)) + "|")
+        for r in summary(models=models):
+            cells = []
+            for m in models:
+                ms, w, mj, rails = r[m]  # type: ignore[misc]
+                cells.append(f"{ms:.1f} / {w:.2f} / {mj:.0f} ({rails['gpu']:.2f})")
+            print(f"| {r['board']} | {r['mode']} | {r['idle_min_w']:.2f} | {r['idle_max_w']:.2f} | "
+                  + " | ".join(cells) + f" | {r['budget_w']:g} |")
     elif args.cmd == "fit":
         for k, v in fit(args.board).items():
             print(f"{k}: {v:.4g}")

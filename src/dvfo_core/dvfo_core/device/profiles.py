@@ -7,6 +7,7 @@ validates it; :meth:`BoardProfile.table` clips the tables to a power mode's caps
 
 from __future__ import annotations
 
+import bisect
 import functools
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,18 +24,43 @@ DOMAINS = ("cpu", "gpu", "emc")
 
 @dataclass(frozen=True)
 class VoltageCurve:
-    """V(f) of one clock domain: flat at ``v_min`` up to ``knee_frac`` of f_max, then linear to ``v_max``."""
+    """V(f) of one clock domain, either tabulated or an assumed parametric shape.
+
+    * Tabulated (``points``: ascending ``(frequency Hz, volts)`` pairs, e.g. from the L4T kernel's
+      DVFS tables): linear interpolation between points, held flat outside them.
+    * Parametric (no ``points``): flat at ``v_min`` up to ``knee_frac`` of the reference frequency,
+      then linear to ``v_max`` at the reference frequency. The reference is ``f_ref`` when given
+      (the top level the shape was set for), else the caller's ``f_max``; above the reference the
+      same slope continues (a higher clock needs a higher voltage).
+    """
 
     v_min: float
     v_max: float
     knee_frac: float
+    points: tuple[tuple[float, float], ...] = ()
+    f_ref: float | None = None
+
+    @property
+    def tabulated(self) -> bool:
+        """Whether V(f) comes from tabulated points rather than the assumed shape."""
+        return bool(self.points)
 
     def volts(self, f: float, f_max: float) -> float:
-        """Supply voltage at frequency ``f`` (same unit as ``f_max``)."""
-        knee = self.knee_frac * f_max
-        if f <= knee or f_max <= knee:
+        """Supply voltage at frequency ``f`` in Hz (``f_max``: the domain's top level in Hz)."""
+        if self.points:
+            fs = [p[0] for p in self.points]
+            if f <= fs[0]:
+                return self.points[0][1]
+            if f >= fs[-1]:
+                return self.points[-1][1]
+            i = bisect.bisect_right(fs, f)
+            (f0, v0), (f1, v1) = self.points[i - 1], self.points[i]
+            return v0 + (v1 - v0) * (f - f0) / (f1 - f0)
+        ref = self.f_ref if self.f_ref is not None else f_max
+        knee = self.knee_frac * ref
+        if f <= knee or ref <= knee:
             return self.v_min
-        return self.v_min + (self.v_max - self.v_min) * min(1.0, (f - knee) / (f_max - knee))
+        return self.v_min + (self.v_max - self.v_min) * (f - knee) / (ref - knee)
 
 
 @dataclass(frozen=True)
@@ -93,6 +119,7 @@ class BoardProfile:
     default_mode: str
     thermal: dict[str, float]
     twin: TwinParams
+    max_mode_name: str | None = None  #: the ``max_mode:`` key of the YAML (None: highest caps)
 
     def mode(self, mode: str | None = None) -> PowerMode:
         """The named power mode (the default mode when ``None``)."""
@@ -120,6 +147,18 @@ class BoardProfile:
             gpu_hz=clip(self.gpu_hz, m.gpu_max_hz),
             emc_hz=clip(self.emc_hz, m.emc_max_hz),
         )
+
+    @property
+    def max_mode(self) -> str:
+        """Name of the board's maximum-performance power mode.
+
+        The YAML's ``max_mode`` key when present; otherwise the mode with the highest caps (GPU,
+        then EMC, then CPU cap, then online CPUs).
+        """
+        if self.max_mode_name is not None:
+            return self.max_mode_name
+        return max(self.modes.values(),
+                   key=lambda m: (m.gpu_max_hz, m.emc_max_hz, m.cpu_max_khz, m.online_cpus)).name
 
     @property
     def full_table(self) -> FrequencyTable:
@@ -171,6 +210,35 @@ def _require_source(data: dict[str, Any], section: str, key: str, path: Path) ->
         raise ConfigError(f"{path}: missing source line '{where}'")
 
 
+def _voltage(data: dict[str, Any], dom: str, path: Path) -> VoltageCurve:
+    """``<dom>.voltage``: ``{points: [[f_hz, volts], ...]}`` or ``{v_min, v_max, knee_frac[, f_ref_hz]}``."""
+    node = _get(data, f"{dom}.voltage", path)
+    if isinstance(node, dict) and "points" in node:
+        pts = node["points"]
+        ok = isinstance(pts, list) and len(pts) >= 2 and all(
+            isinstance(p, list) and len(p) == 2 and all(
+                isinstance(x, (int, float)) and not isinstance(x, bool) and x > 0 for x in p) for p in pts)
+        if not ok:
+            raise ConfigError(f"{path}: field '{dom}.voltage.points' must be a list of >= 2 "
+                              "[frequency_hz, volts] pairs of positive numbers")
+        freqs = [float(p[0]) for p in pts]
+        if freqs != sorted(set(freqs)):
+            raise ConfigError(
+                f"{path}: field '{dom}.voltage.points' must have strictly ascending frequencies")
+        points = tuple((float(f), float(v)) for f, v in pts)
+        volts = [v for _, v in points]
+        return VoltageCurve(min(volts), max(volts), 0.0, points)
+    curve = VoltageCurve(
+        _num(data, f"{dom}.voltage.v_min", path),
+        _num(data, f"{dom}.voltage.v_max", path),
+        _num(data, f"{dom}.voltage.knee_frac", path, positive=False),
+        f_ref=_num(data, f"{dom}.voltage.f_ref_hz", path) if "f_ref_hz" in node else None,
+    )
+    if curve.v_max < curve.v_min:
+        raise ConfigError(f"{path}: {dom}.voltage.v_max is below v_min")
+    return curve
+
+
 def parse_profile(path: Path) -> BoardProfile:
     """Parse and validate one board YAML file."""
     try:
@@ -189,13 +257,7 @@ def parse_profile(path: Path) -> BoardProfile:
     rail_power = {}
     for dom in DOMAINS:
         _require_source(data, dom, "voltage_source", path)
-        voltage[dom] = VoltageCurve(
-            _num(data, f"{dom}.voltage.v_min", path),
-            _num(data, f"{dom}.voltage.v_max", path),
-            _num(data, f"{dom}.voltage.knee_frac", path, positive=False),
-        )
-        if voltage[dom].v_max < voltage[dom].v_min:
-            raise ConfigError(f"{path}: {dom}.voltage.v_max is below v_min")
+        voltage[dom] = _voltage(data, dom, path)
         rail_power[dom] = RailPower(
             _num(data, f"power.{dom}.c_eff_nf", path),
             _num(data, f"power.{dom}.leak_w_per_v", path, positive=False),
@@ -219,6 +281,9 @@ def parse_profile(path: Path) -> BoardProfile:
     default_mode = str(_get(data, "default_mode", path))
     if default_mode not in modes:
         raise ConfigError(f"{path}: default_mode {default_mode!r} is not one of the modes")
+    max_mode = data.get("max_mode")
+    if max_mode is not None and str(max_mode) not in modes:
+        raise ConfigError(f"{path}: max_mode {max_mode!r} is not one of the modes")
     flops = _get(data, "gpu.flops_per_cycle", path)
     if not isinstance(flops, dict) or "fp32" not in flops:
         raise ConfigError(f"{path}: field 'gpu.flops_per_cycle' must map precisions (fp32, fp16) to numbers")
@@ -256,6 +321,7 @@ def parse_profile(path: Path) -> BoardProfile:
             k: _num(data, f"thermal.{k}", path, positive=False) for k in ("ambient_c", "r_c_per_w", "tau_s")
         },
         twin=twin,
+        max_mode_name=None if max_mode is None else str(max_mode),
     )
 
 
