@@ -145,24 +145,10 @@ class World:
         )
 
 
-def max_mode(profile: Any) -> str:
-    """The board's power mode with the highest caps (what ``nvpmodel -m 0`` / MAXN gives)."""
-    declared = getattr(profile, "max_mode", None)
-    if isinstance(declared, str) and declared:
-        return declared
-    modes = profile.modes
-
-    def caps(name: str) -> tuple[float, float, float]:
-        m = modes[name]
-        return (m.gpu_max_hz, m.cpu_max_khz * m.online_cpus, m.emc_max_hz)
-
-    return max(modes, key=caps)
-
-
 def evaluated_modes(profile: Any) -> list[str]:
     """The power modes a board is evaluated and shipped in: its default mode and its max mode."""
     default = profile.mode(None).name
-    top = max_mode(profile)
+    top = profile.max_mode
     return [default] if top == default else [default, top]
 
 

@@ -199,9 +199,8 @@ def simulate_frame(
 
 
 def radio_tail_j(network: Any, gap_s: float) -> float:
-    """The radio's tail energy over the ``gap_s`` after a transfer (0 for a radio without a tail)."""
-    tail = getattr(network.radio, "tail_energy_j", None)
-    return float(tail(gap_s)) if tail is not None else 0.0
+    """The radio's tail energy over the ``gap_s`` after a transfer (:meth:`RadioModel.tail_energy_j`)."""
+    return float(network.radio.tail_energy_j(gap_s))
 
 
 def _link_at(network: Any, t_s: float) -> tuple[float, float]:
