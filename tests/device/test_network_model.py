@@ -95,13 +95,16 @@ def test_slower_link_costs_more_time_and_radio_energy():
         ("time_s,bandwidth_mbps\n0,0\n1,0\n", "not all 0"),
         ("time_s,bandwidth_mbps,rtt_ms\n0,1,-5\n", "rtt_ms"),
         ("time_s,bandwidth_mbps\n", "no data rows"),
+        ("time_s,bandwidth_mbps\n0,1\n1,-2\n2,1\n", r":3: negative bandwidth -2 Mbps"),
+        ("time_s,bandwidth_mbps\n0,1\n1,2\n2,1\n60,1\n61,1\n", r":5: gap of 58 s after time 2 s"),
     ],
 )
 def test_malformed_trace_is_a_clear_error(tmp_path, content, message):
     p = tmp_path / "bad.csv"
     p.write_text(content)
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(ConfigError, match=message) as err:
         BandwidthTrace.load(p)
+    assert "\n" not in str(err.value)  # one line
 
 
 def test_unknown_trace_and_radio_are_clear_errors(tmp_path):

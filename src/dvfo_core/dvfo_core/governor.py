@@ -27,7 +27,7 @@ from dvfo_core.learning.observation import FrameTelemetry, ObservationBuilder
 from dvfo_core.learning.policy import Policy, shipped_policy
 from dvfo_core.world.actions import FrameAction
 from dvfo_core.world.build import World
-from dvfo_core.world.frame import GapPolicy
+from dvfo_core.world.frame import ACTUATION_S, GapPolicy
 
 NODE_METHODS = ("dvfo", "dvfs_only_drl", "edge_only_max", "edge_only_default")
 LEARNED = ("dvfo", "dvfs_only_drl")
@@ -107,3 +107,37 @@ class Governor:
                 action, safe = decision.action, decision.safe_fallback
         self.in_progress = action
         return GovernorDecision(action, (time.perf_counter() - t0) * 1e3, safe)
+
+
+class GapScheduler:
+    """When a DROP governor lowers the clocks after a result and raises them for the next frame.
+
+    The camera period is estimated from the frames' stamps (median of the last deltas); after a
+    result the clocks go to the floor when the gap to the next frame's start is longer than two
+    actuations (:data:`~dvfo_core.world.frame.ACTUATION_S`), and the next frame's clocks are applied
+    one actuation before it starts, as the twin charges it (:func:`~dvfo_core.world.frame.gap_energy_j`).
+    """
+
+    def __init__(self, window: int = 15) -> None:
+        self.stamps: list[int] = []
+        self.window = window
+
+    @property
+    def period_ns(self) -> int | None:
+        """The camera period, once two frames have been seen."""
+        if len(self.stamps) < 2:
+            return None
+        deltas = sorted(b - a for a, b in zip(self.stamps, self.stamps[1:], strict=False) if b > a)
+        return deltas[len(deltas) // 2] if deltas else None
+
+    def on_result(self, stamp_ns: int, now_ns: int) -> int | None:
+        """A frame stamped ``stamp_ns`` finished at ``now_ns``: the time to raise the clocks again,
+        or None when the gap is too short to drop them."""
+        if not self.stamps or stamp_ns > self.stamps[-1]:
+            self.stamps.append(stamp_ns)
+            del self.stamps[: -self.window]
+        period = self.period_ns
+        if period is None:
+            return None
+        raise_at = stamp_ns + period - int(ACTUATION_S * 1e9)
+        return raise_at if raise_at - now_ns > int(ACTUATION_S * 1e9) else None

@@ -16,15 +16,16 @@ from typing import Any
 from dvfo_core.device.base import DeviceBackend
 from dvfo_core.device.twin import TwinDevice
 from dvfo_core.errors import ConfigError
-from dvfo_core.governor import NODE_METHODS, Governor
+from dvfo_core.governor import GAP_POLICY, NODE_METHODS, GapScheduler, Governor
 from dvfo_core.learning.observation import FrameTelemetry
 from dvfo_core.runtime.diagnostics import WARN, Diagnostics, Status
 from dvfo_core.runtime.lifecycle import UNCONFIGURED
 from dvfo_core.runtime.node_main import run_node
 from dvfo_core.runtime.params import ParamSpec
-from dvfo_core.runtime.port import Node
+from dvfo_core.runtime.port import Node, stamp_to_ns
 from dvfo_core.split.checkpoint import load_checkpoint, shipped_checkpoint
 from dvfo_core.world.build import WorldSpec, build_world
+from dvfo_core.world.frame import ACTUATION_S, GapPolicy
 
 PARAMS = [
     ParamSpec("method", "dvfo", "decision method", choices=NODE_METHODS),
@@ -38,6 +39,11 @@ PARAMS = [
         "backend", "twin", "twin: simulated board; sysfs: this Jetson's clocks", choices=["twin", "sysfs"]
     ),
     ParamSpec("sysfs_root", "/", "root of the sysfs tree (tests point it at a fixture)"),
+    ParamSpec(
+        "drop_between_frames",
+        True,
+        "learned methods: lowest clocks from a frame's result until one actuation before the next frame",
+    ),
 ]
 #: Parameters that shape the world and the device: changeable only while unconfigured.
 FIXED_WHILE_CONFIGURED = ("device", "backend", "model", "checkpoint", "power_mode", "sysfs_root")
@@ -71,6 +77,10 @@ class GovernorNode:
         self.decisions = 0
         self.safe_fallbacks = 0
         self.decision_ms: list[float] = []
+        self.gaps = GapScheduler()
+        self.pending: tuple[int, Any, Any] | None = None  #: (raise at ns, levels, clocks) while dropped
+        self.drops = 0
+        node.timer(ACTUATION_S / 2, self.tick)
         diag = Diagnostics(node, hardware_id=f"governor:{self.p['device']}:{self.p['backend']}")
         diag.add("policy", self.status)
 
@@ -95,6 +105,7 @@ class GovernorNode:
 
     def on_deactivate(self) -> None:
         """Restore every clock the governor changed."""
+        self.pending = None
         if self.device is not None:
             self.device.restore()
 
@@ -134,17 +145,30 @@ class GovernorNode:
                 f"governor: non-finite telemetry for frame {msg.frame_seq}: safe setting"
             )
         self.governor.observe(tel)
-        self.decide_and_publish(msg.header.stamp, int(msg.frame_seq) + 1)
+        raise_at = self.gaps.on_result(stamp_to_ns(msg.header.stamp), self.node.now_ns())
+        drop = (
+            raise_at is not None
+            and self.node.param("drop_between_frames")
+            and GAP_POLICY[self.governor.method] is GapPolicy.DROP
+        )
+        self.decide_and_publish(msg.header.stamp, int(msg.frame_seq) + 1, raise_at if drop else None)
 
-    def decide_and_publish(self, stamp: Any, frame_seq: int) -> None:
-        """Decide, apply the clocks, publish the action."""
+    def decide_and_publish(self, stamp: Any, frame_seq: int, raise_at_ns: int | None = None) -> None:
+        """Decide, apply the clocks (or the floor until ``raise_at_ns``), publish the action."""
         d = self.governor.decide()
         self.decisions += 1
         self.safe_fallbacks += int(d.safe_fallback)
         self.decision_ms.append(d.decision_ms)
         del self.decision_ms[:-1000]
         clocks = self.world.twin_model.clocks(d.action.levels)
-        self.apply(d.action.levels, clocks)
+        if raise_at_ns is None:
+            self.pending = None
+            self.apply(d.action.levels, clocks)
+        else:  # the frame is done: idle at the floor, the next frame's clocks come one actuation early
+            floor = self.world.twin_model.min_levels()
+            self.apply(floor, self.world.twin_model.clocks(floor))
+            self.pending = (raise_at_ns, d.action.levels, clocks)
+            self.drops += 1
         msg = self.action_cls()
         msg.header.stamp = stamp
         msg.header.frame_id = "dvfo"
@@ -158,6 +182,13 @@ class GovernorNode:
         msg.xi, msg.split, msg.eta = d.action.xi, self.world.split, self.governor.eta
         msg.decision_ms, msg.safe_fallback = d.decision_ms, d.safe_fallback
         self.pub.publish(msg)
+
+    def tick(self) -> None:
+        """Raise the clocks for the next frame when its time has come."""
+        if self.pending is not None and self.node.now_ns() >= self.pending[0]:
+            _, levels, clocks = self.pending
+            self.pending = None
+            self.apply(levels, clocks)
 
     def apply(self, levels: Any, clocks: Any) -> None:
         """Set the clocks: twin levels directly; on sysfs the board's available frequency nearest to
@@ -184,6 +215,7 @@ class GovernorNode:
             "eta": self.governor.eta,
             "decisions": self.decisions,
             "safe_fallbacks": self.safe_fallbacks,
+            "drops_between_frames": self.drops,
             "decision_ms_p99": times[int(0.99 * (len(times) - 1))] if times else math.nan,
             "read_only": self.device.read_only,
         }

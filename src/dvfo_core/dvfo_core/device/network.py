@@ -21,6 +21,8 @@ import numpy as np
 from dvfo_core.errors import ConfigError
 from dvfo_core.paths import config_dir
 
+#: A step between two rows longer than this many median steps is a gap in the trace (refused).
+MAX_GAP_STEPS = 10
 #: RTT used when a trace has no ``rtt_ms`` column (documented fallback, docs/device.md).
 DEFAULT_RTT_MS = 20.0
 
@@ -163,6 +165,19 @@ class BandwidthTrace:
                 raise ConfigError(f"{path}:{n}: not a number in {','.join(row)}") from None
         if not t:
             raise ConfigError(f"{path}: no data rows")
+        for n, value in enumerate(b, start=2):
+            if value < 0:
+                raise ConfigError(f"{path}:{n}: negative bandwidth {value:g} Mbps")
+        steps = np.diff(np.array(t))
+        if len(steps) >= 2 and np.all(steps > 0):
+            limit = MAX_GAP_STEPS * float(np.median(steps))
+            for i, step in enumerate(steps):
+                if step > limit:
+                    raise ConfigError(
+                        f"{path}:{i + 3}: gap of {step:g} s after time {t[i]:g} s (more than "
+                        f"{MAX_GAP_STEPS}x the median step {limit / MAX_GAP_STEPS:g} s): "
+                        "fill it or split the trace"
+                    )
         return cls(np.array(t), np.array(b), np.array(r), name=path.stem)
 
     def save(self, path: str | Path) -> None:

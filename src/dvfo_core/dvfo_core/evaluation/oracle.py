@@ -47,6 +47,7 @@ class Oracle(Controller):
         self.levels = sorted(levels, key=lambda lv: (lv.cpu, lv.gpu, lv.emc))
         self.batch = FrameBatch(world, self.levels)
         self.routes = self._routes(world)
+        self._steady: tuple[object, Choice] | None = None  #: a steady link's choice is every frame's
 
     def _routes(self, world: World) -> list[tuple[str, float, Route]]:
         """``(split, xi, route)`` of every admissible route of every method."""
@@ -65,6 +66,15 @@ class Oracle(Controller):
 
     def decide(self, ctx: FrameContext) -> Choice:
         """Evaluate every candidate on the true link; keep the cheapest."""
+        steady = len(ctx.network.trace.times_s) == 1
+        if steady and self._steady is not None and self._steady[0] is ctx.network:
+            return self._steady[1]
+        choice = self._search(ctx)
+        if steady:
+            self._steady = (ctx.network, choice)
+        return choice
+
+    def _search(self, ctx: FrameContext) -> Choice:
         w = self.world
         cost = w.cost
         best: tuple[float, str, float, Route, int, GapPolicy] | None = None

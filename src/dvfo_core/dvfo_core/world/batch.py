@@ -40,6 +40,8 @@ class FrameBatch:
         twin = world.twin
         self.floor_w = twin.idle_power_w(twin.floor)
         self._routes: dict[int, tuple[Route, _RouteArrays]] = {}
+        self._transfers: dict[tuple[float, float], tuple[float, float]] = {}
+        self._network: Any = None
 
     def _arrays(self, route: Route) -> _RouteArrays:
         hit = self._routes.get(id(route))
@@ -74,7 +76,7 @@ class FrameBatch:
         head_end = t_s + 0.0 + ramp_s + a.head_s
         offloads = route.offloads and route.payload_bytes > 0
         if offloads:
-            transmit, radio = _transfers(network, route.payload_bytes, head_end)
+            transmit, radio = self._send(network, route.payload_bytes, head_end)
         else:
             transmit = radio = np.zeros_like(a.head_s)
         remote = transmit + a.cloud_s if route.offloads else np.zeros_like(a.head_s)
@@ -90,6 +92,24 @@ class FrameBatch:
         return energy, latency
 
 
+    def _send(self, network: Any, nbytes: float, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Transfer time and radio energy for each start time (each distinct transfer computed once)."""
+        if len(network.trace.times_s) == 1:  # a steady link: the same transfer whenever it starts
+            tx = network.transfer(nbytes, float(starts[0]))
+            return np.full(starts.shape, tx.time_s), np.full(starts.shape, tx.energy_j)
+        if len(self._transfers) > 200_000 or self._network is not network:
+            self._transfers.clear()
+            self._network = network
+        out = np.empty((len(starts), 2))
+        for i, t in enumerate(starts.tolist()):
+            hit = self._transfers.get((nbytes, t))
+            if hit is None:
+                tx = network.transfer(nbytes, t)
+                hit = self._transfers[(nbytes, t)] = (tx.time_s, tx.energy_j)
+            out[i] = hit
+        return out[:, 0].copy(), out[:, 1].copy()
+
+
 def _gap_energy(p_hold: np.ndarray, p_floor: float, gap_s: np.ndarray, policy: GapPolicy) -> np.ndarray:
     """:func:`~dvfo_core.world.frame.gap_energy_j` over arrays."""
     if policy is GapPolicy.HOLD:
@@ -101,11 +121,3 @@ def _gap_energy(p_hold: np.ndarray, p_floor: float, gap_s: np.ndarray, policy: G
     return p_hold * hold_s + p_floor * (gap_s - hold_s)
 
 
-def _transfers(network: Any, nbytes: float, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Transfer time and radio energy for each start time (one call per distinct start)."""
-    if len(network.trace.times_s) == 1:  # a steady link: the same transfer whenever it starts
-        tx = network.transfer(nbytes, float(starts[0]))
-        return np.full(starts.shape, tx.time_s), np.full(starts.shape, tx.energy_j)
-    uniq, inverse = np.unique(starts, return_inverse=True)
-    done = [network.transfer(nbytes, float(t)) for t in uniq]
-    return np.array([d.time_s for d in done])[inverse], np.array([d.energy_j for d in done])[inverse]

@@ -265,15 +265,16 @@ class CachedTwin:
         key = (id(route), levels)
         hit = self._ramp.get(key)
         if hit is None:
-            work = Workload.concat("ramp", [route.head, route.edge_tail])
-            if not work.layers:
+            load = [self.stage(w, levels) for w in (route.head, route.edge_tail)]
+            floor = [self.stage(w, self.floor) for w in (route.head, route.edge_tail)]
+            load_s = sum(c.latency_s for c in load)
+            floor_s = sum(c.latency_s for c in floor)
+            if floor_s <= 0:
                 value = (0.0, 0.0)
             else:
-                load = self.twin.stage(work, levels)
-                floor = self.twin.stage(work, self.floor)
-                window = min(ACTUATION_S, float(floor.latency_s))
-                late = window * (1.0 - float(load.latency_s) / float(floor.latency_s))
-                value = (late, late * float(floor.power_w))
+                window = min(ACTUATION_S, floor_s)
+                late = window * (1.0 - load_s / floor_s)
+                value = (late, late * sum(c.energy_j for c in floor) / floor_s)
             hit = (route, value)
             self._ramp[key] = hit
         return hit[1]
