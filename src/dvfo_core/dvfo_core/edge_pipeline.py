@@ -25,7 +25,7 @@ import torch
 from dvfo_core.split.codec import EncodedFeatures
 from dvfo_core.split.runner import HeadOutput, SplitRunner
 from dvfo_core.world.actions import FrameAction
-from dvfo_core.world.frame import FrameOutcome, GapPolicy
+from dvfo_core.world.frame import FrameOutcome, GapPolicy, simulate_frame
 
 
 @dataclass
@@ -79,6 +79,7 @@ class Accountant:
     network: Any
     t0_s: float = field(default_factory=time.monotonic)
     gap: GapPolicy = GapPolicy.HOLD  #: what the governing method does with the clocks between frames
+    period_s: float | None = None  #: the camera's period as measured (None: the world's modelled one)
 
     def trace_time(self, now_s: float) -> float:
         """Seconds since the pipeline started: the position in the bandwidth trace."""
@@ -89,7 +90,20 @@ class Accountant:
         route = self.world.routes.route(action.split, action.xi)
         if route.offloads:
             route = dataclasses.replace(route, payload_bytes=float(payload_bytes))
-        return self.world.frame(self.network, route, action, self.trace_time(now_s), 0.0, self.gap)
+        w = self.world
+        period = self.period_s if self.period_s is not None else w.period_s
+        return simulate_frame(
+            w.twin,
+            self.network,
+            w.cloud,
+            route,
+            action,
+            self.trace_time(now_s),
+            w.cost.deadline_s,
+            0.0,
+            period,
+            self.gap,
+        )
 
     def fallback(self, out: FrameOutcome, waited_s: float, late_tail: bool = False) -> FrameOutcome:
         """The frame as it really went: the cloud never answered and the edge idled until ``waited_s``

@@ -109,33 +109,50 @@ class Governor:
         return GovernorDecision(action, (time.perf_counter() - t0) * 1e3, safe)
 
 
-class GapScheduler:
-    """When a DROP governor lowers the clocks after a result and raises them for the next frame.
-
-    The camera period is estimated from the frames' stamps (median of the last deltas); after a
-    result the clocks go to the floor when the gap to the next frame's start is longer than two
-    actuations (:data:`~dvfo_core.world.frame.ACTUATION_S`), and the next frame's clocks are applied
-    one actuation before it starts, as the twin charges it (:func:`~dvfo_core.world.frame.gap_energy_j`).
-    """
+class PeriodEstimator:
+    """The camera period from the frames' stamps: the median of the last deltas (a dropped frame or a
+    late one does not move it)."""
 
     def __init__(self, window: int = 15) -> None:
         self.stamps: list[int] = []
         self.window = window
+
+    def add(self, stamp_ns: int) -> None:
+        """A frame's stamp (older or repeated stamps are ignored)."""
+        if not self.stamps or stamp_ns > self.stamps[-1]:
+            self.stamps.append(stamp_ns)
+            del self.stamps[: -self.window]
 
     @property
     def period_ns(self) -> int | None:
         """The camera period, once two frames have been seen."""
         if len(self.stamps) < 2:
             return None
-        deltas = sorted(b - a for a, b in zip(self.stamps, self.stamps[1:], strict=False) if b > a)
-        return deltas[len(deltas) // 2] if deltas else None
+        deltas = sorted(b - a for a, b in zip(self.stamps, self.stamps[1:], strict=False))
+        return deltas[len(deltas) // 2]
+
+
+class GapScheduler:
+    """When a DROP governor lowers the clocks after a result and raises them for the next frame.
+
+    After a result the clocks go to the floor when the gap to the next frame's start (by the
+    estimated camera period) is longer than two actuations
+    (:data:`~dvfo_core.world.frame.ACTUATION_S`), and the next frame's clocks are applied one
+    actuation before it starts, as the twin charges it (:func:`~dvfo_core.world.frame.gap_energy_j`).
+    """
+
+    def __init__(self, window: int = 15) -> None:
+        self.camera = PeriodEstimator(window)
+
+    @property
+    def period_ns(self) -> int | None:
+        """The camera period, once two frames have been seen."""
+        return self.camera.period_ns
 
     def on_result(self, stamp_ns: int, now_ns: int) -> int | None:
         """A frame stamped ``stamp_ns`` finished at ``now_ns``: the time to raise the clocks again,
         or None when the gap is too short to drop them."""
-        if not self.stamps or stamp_ns > self.stamps[-1]:
-            self.stamps.append(stamp_ns)
-            del self.stamps[: -self.window]
+        self.camera.add(stamp_ns)
         period = self.period_ns
         if period is None:
             return None

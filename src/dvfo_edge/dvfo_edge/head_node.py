@@ -22,12 +22,12 @@ from dvfo_core.camera import image_from_msg
 from dvfo_core.device.network import NetworkModel, RadioModel, load_trace
 from dvfo_core.edge_pipeline import Accountant, EdgePipeline, FrameResult
 from dvfo_core.errors import ConfigError
-from dvfo_core.governor import GAP_POLICY
+from dvfo_core.governor import GAP_POLICY, PeriodEstimator
 from dvfo_core.runtime.diagnostics import WARN, Diagnostics, Status
 from dvfo_core.runtime.msgs import as_array
 from dvfo_core.runtime.node_main import run_node
 from dvfo_core.runtime.params import ParamSpec
-from dvfo_core.runtime.port import Node
+from dvfo_core.runtime.port import Node, stamp_to_ns
 from dvfo_core.split.runner import SplitRunner
 from dvfo_core.world.actions import FrameAction
 from dvfo_core.world.build import WorldSpec, build_world
@@ -75,6 +75,7 @@ class Head:
         self.callback_start = time.monotonic()  # of the callback running now
         self.strikes = 0
         self.cloud_down_until = 0.0
+        self.camera = PeriodEstimator()  #: the camera's period, for the energy of each period
         self.counts = {
             "frames": 0,
             "offloaded": 0,
@@ -173,6 +174,9 @@ class Head:
             self.node.logger.warning(f"head: dropping image: {exc}")
             return
         self.counts["frames"] += 1
+        self.camera.add(stamp_to_ns(msg.header.stamp))
+        period = self.camera.period_ns
+        self.pipeline.acct.period_s = period * 1e-9 if period else None
         started = self.pipeline.start(image, msg.header.stamp, self.action, self.cloud_up())
         if started.result is not None:
             self.publish(started.result)

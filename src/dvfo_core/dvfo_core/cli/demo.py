@@ -11,11 +11,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "demo", help="run camera, head, governor and tail over DDS on a simulated Jetson; compare methods"
     )
-    p.add_argument("--seconds", type=float, default=30.0, help="measured seconds per method (default 30)")
+    p.add_argument("--seconds", type=float, default=20.0, help="measured seconds per method (default 20)")
     p.add_argument(
         "--methods",
         nargs="+",
-        default=["dvfo", "edge_only_max"],
+        default=["dvfo", "edge_only_max", "edge_only_default"],
         choices=["dvfo", "dvfs_only_drl", "edge_only_max", "edge_only_default"],
     )
     p.add_argument("--out", type=Path, default=Path("artifacts/demo"), help="where demo.json and demo.png go")

@@ -221,37 +221,64 @@ class NetworkModel:
     def __init__(self, trace: BandwidthTrace, radio: RadioModel | None = None) -> None:
         self.trace = trace
         self.radio = radio if radio is not None else RADIOS["wifi"]
+        self._cum: tuple[np.ndarray, np.ndarray, np.ndarray, float] | None = None
 
     def transfer(self, nbytes: float, t_s: float) -> Transfer:
         """Send ``nbytes`` uplink starting at ``t_s``; 0 bytes costs nothing (nothing is sent)."""
+        time_s, energy_j, mbps, rtt_ms = self.transfer_many(nbytes, np.array([float(t_s)]))
+        return Transfer(float(time_s[0]), float(energy_j[0]), float(mbps[0]), float(rtt_ms[0]))
+
+    def transfer_many(
+        self, nbytes: float, starts_s: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`transfer` for many start times at once: ``(time_s, energy_j, mbps, rtt_ms)`` arrays.
+
+        The link is piecewise constant, so the bits sent by time ``t`` are a piecewise-linear
+        function ``C(t)``; a transfer started at ``t0`` ends when ``C`` has grown by its bits. The
+        radio's power is ``base + k * rate``, so its energy is ``base * duration + k * megabits``.
+        """
         if nbytes < 0 or not math.isfinite(nbytes):
             raise ConfigError(f"transfer size must be finite and >= 0, got {nbytes}")
-        _, rtt_ms = self.trace.at(t_s)
+        tr = self.trace
+        t = np.maximum(np.asarray(starts_s, dtype=float), 0.0)
+        rtt_ms = tr.rtt_ms[self._segment(t)]
         if nbytes == 0:
-            return Transfer(0.0, 0.0, 0.0, rtt_ms)
+            zero = np.zeros_like(t)
+            return zero, zero.copy(), zero.copy(), rtt_ms
         bits = 8.0 * nbytes
-        period_bits = self.trace.mean_mbps * 1e6 * self.trace.period_s
-        whole = max(0, int(bits // period_bits) - 1)  # skip whole loops in closed form
-        tx_s = whole * self.trace.period_s
-        energy = whole * sum(self.radio.tx_power_w(m) * d for d, m in self._one_period())
-        left = bits - whole * period_bits
-        for dur, mbps in self.trace.segments(t_s + tx_s):
-            rate = mbps * 1e6
-            if rate > 0 and rate * dur >= left:
-                d = left / rate
-                tx_s += d
-                energy += self.radio.tx_power_w(mbps) * d
-                break
-            tx_s += dur
-            energy += self.radio.tx_power_w(mbps) * dur
-            left -= rate * dur
+        rate, starts, cum, per_period = self._cumulative()
+        loops, pos = np.divmod(t, tr.period_s)
+        i = self._segment(t)
+        sent_before = loops * per_period + cum[i] + rate[i] * (pos - starts[i])
+        target = sent_before + bits
+        loops_end = np.floor(target / per_period)
+        left = target - loops_end * per_period
+        ends = cum + rate * np.diff(np.append(starts, tr.period_s))
+        j = np.minimum(np.searchsorted(ends, left, side="left"), len(ends) - 1)
+        # a target exactly at a loop boundary ends at the previous loop's end
+        j_rate = np.where(rate[j] > 0, rate[j], np.inf)
+        end = loops_end * tr.period_s + starts[j] + (left - cum[j]) / j_rate
+        tx_s = np.maximum(end - t, 0.0)
+        radio = self.radio
         rtt_s = rtt_ms / 1e3
-        energy += self.radio.rx_power_w() * rtt_s
-        return Transfer(tx_s + rtt_s, energy, bits / tx_s / 1e6, rtt_ms)
+        energy = radio.base_w * tx_s + radio.tx_w_per_mbps * bits / 1e6 + radio.rx_power_w() * rtt_s
+        mbps = np.where(tx_s > 0, bits / np.where(tx_s > 0, tx_s, 1.0) / 1e6, np.inf)
+        return tx_s + rtt_s, energy, mbps, rtt_ms
 
-    def _one_period(self) -> list[tuple[float, float]]:
-        dur = np.diff(np.append(self.trace.times_s, self.trace.period_s))
-        return list(zip(dur.tolist(), self.trace.mbps.tolist(), strict=True))
+    def _segment(self, t: np.ndarray) -> np.ndarray:
+        tr = self.trace
+        return np.searchsorted(tr.times_s, np.mod(np.maximum(t, 0.0), tr.period_s), side="right") - 1
+
+    def _cumulative(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+        """Per segment: rate (bit/s), start (s), bits sent before it in a period; bits per period."""
+        if self._cum is None:
+            tr = self.trace
+            rate = tr.mbps * 1e6
+            dur = np.diff(np.append(tr.times_s, tr.period_s))
+            sent = rate * dur
+            cum = np.concatenate([[0.0], np.cumsum(sent)[:-1]])
+            self._cum = (rate, tr.times_s, cum, float(np.sum(sent)))
+        return self._cum
 
 
 def traces_dir() -> Path:

@@ -40,8 +40,6 @@ class FrameBatch:
         twin = world.twin
         self.floor_w = twin.idle_power_w(twin.floor)
         self._routes: dict[int, tuple[Route, _RouteArrays]] = {}
-        self._transfers: dict[tuple[float, float], tuple[float, float]] = {}
-        self._network: Any = None
 
     def _arrays(self, route: Route) -> _RouteArrays:
         hit = self._routes.get(id(route))
@@ -92,22 +90,11 @@ class FrameBatch:
         return energy, latency
 
 
-    def _send(self, network: Any, nbytes: float, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Transfer time and radio energy for each start time (each distinct transfer computed once)."""
-        if len(network.trace.times_s) == 1:  # a steady link: the same transfer whenever it starts
-            tx = network.transfer(nbytes, float(starts[0]))
-            return np.full(starts.shape, tx.time_s), np.full(starts.shape, tx.energy_j)
-        if len(self._transfers) > 200_000 or self._network is not network:
-            self._transfers.clear()
-            self._network = network
-        out = np.empty((len(starts), 2))
-        for i, t in enumerate(starts.tolist()):
-            hit = self._transfers.get((nbytes, t))
-            if hit is None:
-                tx = network.transfer(nbytes, t)
-                hit = self._transfers[(nbytes, t)] = (tx.time_s, tx.energy_j)
-            out[i] = hit
-        return out[:, 0].copy(), out[:, 1].copy()
+    @staticmethod
+    def _send(network: Any, nbytes: float, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Transfer time and radio energy for each start time (:meth:`NetworkModel.transfer_many`)."""
+        time_s, energy_j, _, _ = network.transfer_many(nbytes, starts)
+        return time_s, energy_j
 
 
 def _gap_energy(p_hold: np.ndarray, p_floor: float, gap_s: np.ndarray, policy: GapPolicy) -> np.ndarray:
