@@ -144,6 +144,15 @@ class AppealData:
     threshold: float  #: appeal when confidence < threshold
     edge_model: str  #: the light model the edge runs
 
+    @property
+    def scheme_accuracy(self) -> float:
+        """Top-1 of the appeal scheme over every image (not just the frames a run happened to see)."""
+        right = [
+            c if conf < self.threshold else e
+            for conf, e, c in zip(self.confidence, self.edge_correct, self.cloud_correct, strict=True)
+        ]
+        return sum(right) / len(right) if right else float("nan")
+
 
 class AppealNet(Controller):
     """The light edge model at max clocks; low-confidence frames appeal to the cloud's model."""

@@ -76,11 +76,11 @@ def targets(rows: Sequence[Scenario]) -> dict[str, Any]:
         -pct(r.methods["oracle"]["energy_j_per_frame"], r.methods["edge_only_max"]["energy_j_per_frame"])
         for r in ef
     ]
-    beaten = [
+    beaten = [  # AppealNet runs another model: its routes are not in the oracle's space
         f"{_label(r)} eta {r.eta:g}: {m}"
         for r in rows
         for m in r.baselines()
-        if r.methods[m]["cost"] < r.methods["oracle"]["cost"] - 1e-9
+        if m != "appealnet" and r.methods[m]["cost"] < r.methods["oracle"]["cost"] - 1e-9
     ]
     out = {
         "balanced_scenarios": len(bal),
