@@ -153,3 +153,29 @@ def test_the_zoo_and_the_command_line_name_the_same_models() -> None:
 
     assert tuple(zoo.model_names()) == names.MODEL_NAMES
     assert codec.ENCODINGS == names.ENCODINGS
+
+
+def _modules_after(code: str) -> set[str]:
+    probe = f"{code}\nimport sys, json\nprint(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}})))"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def test_building_the_dvfo_command_line_imports_nothing_heavy() -> None:
+    # every sub-command's parser is built for `dvfo --help`: their work is imported when they run
+    loaded = _modules_after("from dvfo_core.cli import build_parser; build_parser()")
+    assert loaded.isdisjoint({*HEAVY, "numpy", "rosbags", "cyclonedds"})
+
+
+def test_dvfo_devices_runs_without_torch() -> None:
+    code = "import contextlib, io\nfrom dvfo_core.cli import main\n"
+    code += "with contextlib.redirect_stdout(io.StringIO()): assert main(['devices']) == 0"
+    assert _modules_after(code).isdisjoint(HEAVY)
+
+
+def test_the_lifecycle_command_offers_exactly_the_state_machines_transitions() -> None:
+    from dvfo_core.runtime.lifecycle import TRANSITION_LABELS, transitions
+
+    assert TRANSITION_LABELS == tuple(sorted({t.label for t in transitions()}))
