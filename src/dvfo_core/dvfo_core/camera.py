@@ -61,18 +61,24 @@ def pattern(width: int, height: int) -> Iterator[Frame]:
 
 def dataset(name: str, width: int, height: int, loop: bool, seed: int = 0) -> Iterator[Frame]:
     """The held-out test images of a bundled data set (``mnist`` or ``digits``), with labels, in a
-    seeded shuffled order."""
-    from dvfo_core.split.data import load_dataset
+    seeded shuffled order.
 
-    test = load_dataset(name, image_size=8, seed=seed).test
-    raw = (test.raw.numpy() * 255.0).round().clip(0, 255).astype(np.uint8)  # type: ignore[attr-defined]
-    labels = test.labels.numpy()  # type: ignore[attr-defined]
+    The set is loaded here, when the source is opened (the camera's configure), not at the first
+    frame: activation starts streaming at once. No torch is loaded (:mod:`dvfo_core.split.bundled`).
+    """
+    from dvfo_core.split.bundled import test_images
+
+    raw, labels = test_images(name, seed=seed)
     order = np.random.default_rng(seed).permutation(len(raw))  # the stored set is sorted by class
-    while True:
-        for i in order:
-            yield Frame(_resize(_rgb(raw[i]), width, height), int(labels[i]), int(i))
-        if not loop:
-            return
+
+    def frames() -> Iterator[Frame]:
+        while True:
+            for i in order:
+                yield Frame(_resize(_rgb(raw[i]), width, height), int(labels[i]), int(i))
+            if not loop:
+                return
+
+    return frames()
 
 
 def folder(path: str, width: int, height: int, loop: bool) -> Iterator[Frame]:

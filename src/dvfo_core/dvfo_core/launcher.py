@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from dvfo_core.graph import NodeEntry, load_graph
+from dvfo_core.runtime.params import load_parameter_file
 
 
 def container_command(group: str, params: Path, extra: Sequence[str] = ()) -> list[str]:
@@ -111,11 +112,11 @@ class Launch:
                 continue
         return proc.poll()
 
-    def shutdown(self, grace_s: float = 5.0) -> dict[str, int | None]:
-        """Stop every node; returns their exit codes."""
+    def shutdown(self, grace_s: float = 5.0, sig: int = signal.SIGINT) -> dict[str, int | None]:
+        """Stop every node (``sig`` first, SIGINT as Ctrl-C would); returns their exit codes."""
         for name in self.procs:
             if self.procs[name].poll() is None:
-                self.procs[name].send_signal(signal.SIGINT)
+                self.procs[name].send_signal(sig)
         end = time.monotonic() + grace_s
         for proc in self.procs.values():
             try:
@@ -135,16 +136,29 @@ class Launch:
             raise KeyboardInterrupt
 
         previous = signal.signal(signal.SIGTERM, _term)
+        node_exited = False
         try:
             while end is None or time.monotonic() < end:
                 if any(code is not None for code in self.poll().values()):
+                    node_exited = True
                     break
                 time.sleep(0.1)
         except KeyboardInterrupt:
             pass
         finally:
             signal.signal(signal.SIGTERM, previous)
-        return self.shutdown()
+        # A node ended on its own (e.g. a bad parameter): stop the others with SIGTERM, which ends a
+        # running node through its lifecycle as SIGINT does, and one still importing torch quietly
+        # (SIGINT there would print a KeyboardInterrupt traceback that hides the real error).
+        return self.shutdown(sig=signal.SIGTERM if node_exited else signal.SIGINT)
+
+
+def check_params(entries: Sequence[NodeEntry], params: Path | None = None) -> None:
+    """Read the parameter file of every node before starting any: a missing or broken file raises
+    one :class:`~dvfo_core.errors.ConfigError` naming it (and the line), instead of every node
+    failing on its own while the others are being stopped."""
+    for entry in entries:
+        load_parameter_file(params or entry.params, entry.name)
 
 
 def launch(
@@ -159,6 +173,7 @@ def launch(
     ``autostart=False`` leaves every node unconfigured for ``dvfo lifecycle set``; ``container``
     runs each group in one process (:mod:`dvfo_core.container`)."""
     entries = load_graph(group)  # without --params each group keeps its own file
+    check_params(entries, params)  # one clear error here, not one per node
     extra = {} if autostart else {e.name: ["-p", "autostart:=false"] for e in entries}
     running = Launch(entries, params, overrides=extra, container=container)
     codes = running.wait(duration_s)

@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from dvfo_core.bag import write_bag
 from dvfo_core.errors import ConfigError
 
 #: Recorded by default: small, and all ``dvfo train --bag`` needs.
@@ -82,6 +81,8 @@ def record(
                     progress(count)
         except KeyboardInterrupt:
             pass
+
+    from dvfo_core.bag import write_bag  # rosbags + cyclonedds: only when recording
 
     write_bag(out, records(), storage)
     node.destroy()

@@ -4,16 +4,20 @@ This is the contract between the split-inference code (which knows what runs whe
 split and ``xi``) and the digital twin (which turns FLOPs and bytes into latency and energy at a
 clock setting). FLOPs come from torch's own counter (:class:`torch.utils.flop_counter.FlopCounterMode`),
 bytes from the tensors each leaf module reads and writes.
+
+The data classes are torch-free (the governor and the twin read shipped workloads without torch);
+only :func:`profile_layers` imports torch, when it runs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,8 @@ class Workload:
 
 
 def _nbytes(obj: object) -> int:
+    import torch
+
     if isinstance(obj, torch.Tensor):
         return obj.numel() * obj.element_size()
     if isinstance(obj, (list, tuple)):
@@ -79,6 +85,9 @@ def profile_layers(module: nn.Module, *inputs: torch.Tensor, name: str = "") -> 
     FlopCounterMode's per-module counts; a leaf that torch counts no FLOPs for (ReLU, pooling,
     normalisation) still moves bytes and is kept.
     """
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
     calls: list[tuple[str, nn.Module, int, int]] = []
     handles = []
     names = {m: n for n, m in module.named_modules()}

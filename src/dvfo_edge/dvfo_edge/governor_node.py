@@ -23,7 +23,7 @@ from dvfo_core.runtime.lifecycle import UNCONFIGURED
 from dvfo_core.runtime.node_main import run_node
 from dvfo_core.runtime.params import ParamSpec
 from dvfo_core.runtime.port import Node, stamp_to_ns
-from dvfo_core.split.checkpoint import load_checkpoint, shipped_checkpoint
+from dvfo_core.split.checkpoint_header import read_header, shipped_checkpoint
 from dvfo_core.world.build import WorldSpec, build_world
 from dvfo_core.world.frame import ACTUATION_S, GapPolicy
 
@@ -89,7 +89,7 @@ class GovernorNode:
         """Build the world, load the policy, probe the device."""
         p = {name: self.node.param(name) for name in self.p}  # run-time changes included
         ckpt = p["checkpoint"] or shipped_checkpoint(p["model"])
-        split = load_checkpoint(ckpt).net.config.split
+        split = read_header(ckpt).split  # the checkpoint's metadata only: no torch in the governor
         self.world = build_world(WorldSpec(p["device"], p["model"], split, p["power_mode"] or None))
         self.governor = Governor(self.world, p["method"], p["eta"], p["policy"])
         self.device = _device(p, self.world)

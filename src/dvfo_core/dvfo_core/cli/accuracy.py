@@ -6,13 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-import torch
-
 from dvfo_core.errors import ConfigError
-from dvfo_core.split import codec, zoo
-from dvfo_core.split.accuracy import DEFAULT_ENCODINGS, DEFAULT_XIS, evaluate
-from dvfo_core.split.checkpoint import load_checkpoint, shipped_checkpoint
-from dvfo_core.split.data import load_dataset
+from dvfo_core.split.names import DEFAULT_ENCODINGS, DEFAULT_XIS, ENCODINGS, MODEL_NAMES
 
 
 def _floats(text: str) -> list[float]:
@@ -30,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Evaluate a fine-tuned split checkpoint on the held-out test set: full local "
         "inference vs fused split inference (real codec round trip) at each xi and encoding.",
     )
-    p.add_argument("--model", choices=zoo.model_names(), help="use the shipped checkpoint of this model")
+    p.add_argument("--model", choices=MODEL_NAMES, help="use the shipped checkpoint of this model")
     p.add_argument("--checkpoint", type=Path, help="checkpoint file (instead of --model's shipped one)")
     p.add_argument(
         "--data", default="mnist", help="mnist, digits or an ImageFolder directory (default mnist)"
@@ -39,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--encodings",
         default=",".join(DEFAULT_ENCODINGS),
-        help=f"comma-separated, from {', '.join(codec.ENCODINGS)}",
+        help=f"comma-separated, from {', '.join(ENCODINGS)}",
     )
     p.add_argument("--limit", type=int, help="evaluate on the first N test images only")
     p.add_argument("--json", type=Path, help="also write the report as JSON to this file")
@@ -49,12 +44,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the table (and write JSON)."""
+    import torch  # here, not at import: `dvfo --help` must not load torch
+
+    from dvfo_core.split.accuracy import evaluate
+    from dvfo_core.split.checkpoint import load_checkpoint, shipped_checkpoint
+    from dvfo_core.split.data import load_dataset
+
     if args.checkpoint is None and args.model is None:
         raise ConfigError("give --model (shipped checkpoint) or --checkpoint")
     encodings = [e.strip() for e in args.encodings.split(",") if e.strip()]
     for e in encodings:
-        if e not in codec.ENCODINGS:
-            raise ConfigError(f"unknown encoding {e!r}; known: {', '.join(codec.ENCODINGS)}")
+        if e not in ENCODINGS:
+            raise ConfigError(f"unknown encoding {e!r}; known: {', '.join(ENCODINGS)}")
     torch.set_num_threads(max(1, args.threads))
     path = args.checkpoint or shipped_checkpoint(args.model)
     loaded = load_checkpoint(path)

@@ -5,9 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from dvfo_core.device.profiles import list_profiles, load_profile
-from dvfo_core.device.sysfs import LOOKED_FOR, discover
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``devices`` sub-command."""
@@ -23,6 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print profiles and discovery; exit 0 whether or not this is a Jetson."""
+    from dvfo_core.device.profiles import list_profiles, load_profile
+    from dvfo_core.device.sysfs import LOOKED_FOR, discover
+
     profiles = [load_profile(n) for n in list_profiles()]
     d = discover(args.root)
     if args.json:

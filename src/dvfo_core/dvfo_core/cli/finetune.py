@@ -7,20 +7,8 @@ import json
 import time
 from pathlib import Path
 
-import torch
-
 from dvfo_core.errors import ConfigError
-from dvfo_core.split import zoo
-from dvfo_core.split.accuracy import evaluate
-from dvfo_core.split.checkpoint import (
-    WEIGHT_DTYPES,
-    load_torchvision_weights,
-    round_weights,
-    save_checkpoint,
-)
-from dvfo_core.split.data import load_dataset
-from dvfo_core.split.net import SplitConfig, SplitNet
-from dvfo_core.split.train import TrainConfig, finetune
+from dvfo_core.split.names import MODEL_NAMES, WEIGHT_DTYPES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Fine-tune head + SCA + tail + fusion so fused accuracy holds at every xi "
         "(random xi and SCA masks in training). Writes a checkpoint with its config.",
     )
-    p.add_argument("--model", required=True, choices=zoo.model_names())
+    p.add_argument("--model", required=True, choices=MODEL_NAMES)
     p.add_argument("--split", help="split point (default: the model's default split)")
     p.add_argument(
         "--data", default="mnist", help="mnist, digits, or an ImageFolder directory (default mnist)"
@@ -55,6 +43,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Train, evaluate on the held-out split, save."""
+    import torch  # here, not at import: `dvfo --help` must not load torch
+
+    from dvfo_core.split import zoo
+    from dvfo_core.split.accuracy import evaluate
+    from dvfo_core.split.checkpoint import load_torchvision_weights, round_weights, save_checkpoint
+    from dvfo_core.split.data import load_dataset
+    from dvfo_core.split.net import SplitConfig, SplitNet
+    from dvfo_core.split.train import TrainConfig, finetune
+
     if args.epochs < 1:
         raise ConfigError(f"--epochs must be >= 1, got {args.epochs}")
     torch.set_num_threads(max(1, args.threads))

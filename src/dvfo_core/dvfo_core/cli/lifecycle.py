@@ -6,7 +6,7 @@ import argparse
 
 from dvfo_core.cli._node import add_node_argument, node_path
 from dvfo_core.errors import ConfigError
-from dvfo_core.runtime.lifecycle import transitions
+from dvfo_core.runtime.lifecycle import TRANSITION_LABELS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "transition",
         nargs="?",
-        choices=sorted({t.label for t in transitions()}),
+        choices=TRANSITION_LABELS,
         help="transition to trigger (set)",
     )
     p.set_defaults(func=run)
@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
             print(label)
         return 0
     if args.transition is None:
-        raise ConfigError("set needs a transition: " + ", ".join(sorted({t.label for t in transitions()})))
+        raise ConfigError("set needs a transition: " + ", ".join(TRANSITION_LABELS))
     available = client.available()
     if args.transition not in available:
         raise ConfigError(

@@ -14,7 +14,6 @@ import json
 from pathlib import Path
 
 from dvfo_core.device.base import Levels
-from dvfo_core.device.twin import TwinModel
 from dvfo_core.errors import ConfigError, DvfoError
 from dvfo_core.workload import Workload
 
@@ -114,6 +113,8 @@ def split_candidates(name: str, work: Workload, model, x, precision: str) -> tup
 
 def run(args: argparse.Namespace) -> int:
     """Profile the model and print the table (and JSON)."""
+    from dvfo_core.device.twin import TwinModel
+
     twin = TwinModel(args.device, mode=args.mode, precision=args.precision)
     settings = {"max": twin.max_levels()}
     if args.levels:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -30,5 +32,14 @@ def run(args: argparse.Namespace) -> int:
 
     topics = resolve_topics(args.topics)
     count = record(args.out, args.duration, topics, args.storage, print_progress)
+    if count == 0:
+        # an empty bag is no recording: say why it may be empty, leave no bag, fail
+        shutil.rmtree(args.out, ignore_errors=True)
+        domain = os.environ.get("ROS_DOMAIN_ID", "0")
+        sys.stderr.write(
+            f"\rdvfo record: warning: nothing was published on {', '.join(topics)}; no bag written. "
+            f"Is the graph running (dvfo launch all) on this ROS_DOMAIN_ID ({domain})?\n"
+        )
+        return 1
     sys.stderr.write(f"\rdvfo record: {count} messages written to {args.out}\n")
     return 0

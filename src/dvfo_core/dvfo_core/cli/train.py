@@ -6,7 +6,6 @@ import argparse
 import json
 from pathlib import Path
 
-from dvfo_core.device.network import RadioModel, load_trace
 from dvfo_core.errors import ConfigError
 
 
@@ -77,6 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Build the world (with the bags' replay), train, write the policy."""
     from dvfo_core.cli._world import world_from_args
+    from dvfo_core.device.network import RadioModel, load_trace
     from dvfo_core.learning.replay import CalibratedTwin, FixedCloud, load_replay
     from dvfo_core.learning.training import TrainSpec, train
     from dvfo_core.world.cost import check_eta
@@ -160,6 +160,7 @@ def train_all(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from dvfo_core.cli._world import world_from_args
+    from dvfo_core.device.network import RadioModel
     from dvfo_core.device.profiles import list_profiles, load_profile
     from dvfo_core.learning.policy import shipped_policy_path
     from dvfo_core.learning.training import TrainSpec, train

@@ -242,7 +242,9 @@ def _voltage(data: dict[str, Any], dom: str, path: Path) -> VoltageCurve:
 def parse_profile(path: Path) -> BoardProfile:
     """Parse and validate one board YAML file."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml's loader when PyYAML has it: ~10x faster than the pure-Python one (`dvfo devices`)
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
     except yaml.YAMLError as exc:

@@ -21,8 +21,6 @@ from enum import Enum
 from functools import cache
 from typing import Any, Protocol
 
-from rosbags.typesys import Stores, get_typestore
-
 from dvfo_core.errors import ConfigError, DvfoError
 
 UNCONFIGURED, INACTIVE, ACTIVE, FINALIZED = "unconfigured", "inactive", "active", "finalized"
@@ -78,6 +76,8 @@ class Transition:
 @cache
 def message_constants(type_name: str) -> dict[str, int]:
     """Constants of a standard ROS 2 message (``lifecycle_msgs/msg/State`` ...) from its definition."""
+    from rosbags.typesys import Stores, get_typestore  # ~0.1 s: not at import (`dvfo --help`)
+
     consts, _fields = get_typestore(Stores.ROS2_HUMBLE).fielddefs[type_name]
     return {name: int(value) for name, _kind, value in consts}
 
@@ -89,6 +89,11 @@ def state_id(label: str) -> int:
         if prefix + label.upper() in consts:
             return consts[prefix + label.upper()]
     raise ConfigError(f"unknown lifecycle state {label!r}")
+
+
+#: Labels of :func:`transitions` without reading message definitions (for ``dvfo lifecycle``'s
+#: parser: ``dvfo --help`` must stay fast); a test keeps the two equal.
+TRANSITION_LABELS = ("activate", "cleanup", "configure", "deactivate", "shutdown")
 
 
 @cache

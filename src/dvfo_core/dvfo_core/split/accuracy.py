@@ -16,11 +16,9 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from dvfo_core.split import codec
+from dvfo_core.split.names import DEFAULT_ENCODINGS, DEFAULT_XIS
 from dvfo_core.split.net import SplitNet
 from dvfo_core.split.partition import check_xi, primary_mask
-
-DEFAULT_XIS = (0.0, 0.25, 0.5, 0.75, 1.0)
-DEFAULT_ENCODINGS = ("int8+zstd", "int4+zstd", "fp16+lz4")
 
 
 @dataclass

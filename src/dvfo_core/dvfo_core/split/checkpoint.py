@@ -20,12 +20,11 @@ from typing import Any
 import torch
 
 from dvfo_core.errors import ConfigError
-from dvfo_core.paths import artifacts_dir
+from dvfo_core.split.checkpoint_header import FORMAT, shipped_checkpoint  # noqa: F401  (re-exported)
+from dvfo_core.split.names import WEIGHT_DTYPES
 from dvfo_core.split.net import SplitConfig, SplitNet
 from dvfo_core.split.zoo import SplitModel
 
-FORMAT = "dvfo-split/1"
-WEIGHT_DTYPES = ("fp32", "fp16", "int8")
 _INT8_MIN_NUMEL = 4096
 
 
@@ -116,15 +115,6 @@ def load_checkpoint(path: str | Path) -> LoadedCheckpoint:
         )
     net.eval()
     return LoadedCheckpoint(net, blob.get("weights_dtype", "fp32"), dict(blob.get("metrics", {})), path)
-
-
-def shipped_checkpoint(model: str) -> Path:
-    """The fine-tuned checkpoint shipped for ``model`` (``data/<model>_mnist.pt``)."""
-    path = artifacts_dir() / f"{model}_mnist.pt"
-    if not path.is_file():
-        shipped = sorted(p.stem.removesuffix("_mnist") for p in artifacts_dir().glob("*_mnist.pt"))
-        raise ConfigError(f"no shipped checkpoint for {model!r}; shipped: {', '.join(shipped) or 'none'}")
-    return path
 
 
 @dataclass

@@ -32,11 +32,8 @@ import torch
 import zstandard
 
 from dvfo_core.errors import PayloadError
+from dvfo_core.split.names import COMPRESSORS, DEFAULT_ENCODING, ENCODINGS, QUANTS
 
-QUANTS = ("int8", "int4", "fp16", "fp32")
-COMPRESSORS = ("zstd", "lz4", "none")
-ENCODINGS = tuple(f"{q}+{c}" for q in QUANTS for c in COMPRESSORS)
-DEFAULT_ENCODING = "int8+zstd"
 _BITS = {"int8": 8, "int4": 4}
 _ZSTD_LEVEL = 3
 

