@@ -26,10 +26,10 @@ from dvfo_core.paths import artifacts_dir
 
 
 def _default_policy() -> Path:
-    found = sorted((artifacts_dir() / "policies").glob("*__dvfo.npz"))
-    if not found:
-        sys.exit("no shipped policy in dvfo_core/data/policies; pass --policy")
-    return found[0]
+    path = artifacts_dir() / "policies" / "jetson-nano__MAXN__resnet18.npz"
+    if not path.is_file():
+        sys.exit(f"no shipped policy {path}; pass --policy")
+    return path
 
 
 def _cpu_name() -> str:

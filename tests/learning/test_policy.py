@@ -103,3 +103,44 @@ def test_unreadable_and_foreign_files_are_clear_errors(world: World, tmp_path: P
     with zipfile.ZipFile(good) as zf:
         names = zf.namelist()
     assert "meta.npy" in names and "w0.npy" in names
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"version": 1}, "format version 1 .*another action table; retrain it with dvfo train"),
+        ({"accounting": "per-result"}, "energy accounting 'per-result'.*retrain it with dvfo train"),
+        (
+            {
+                "action_table": {
+                    "cpu": [0],
+                    "gpu": [0],
+                    "emc": [0],
+                    "xi": [0.0],
+                    "cpu_khz": [1],
+                    "gpu_hz": [1],
+                    "emc_hz": [1],
+                }
+            },
+            "old action table",
+        ),
+    ],
+)
+def test_a_policy_of_another_action_table_or_accounting_is_one_clear_error(
+    tmp_path: Path, change: dict, message: str
+) -> None:
+    import json
+
+    from dvfo_core.learning.policy import shipped_policy_path
+
+    src = shipped_policy_path("jetson-nano", "resnet18", "MAXN")
+    with np.load(src, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    meta = json.loads(str(arrays["meta"]))
+    meta.update(change)
+    arrays["meta"] = np.array(json.dumps(meta))
+    bad = tmp_path / "old.npz"
+    np.savez_compressed(bad, **arrays)
+    with pytest.raises(PolicyError, match=message) as err:
+        Policy.load(bad)
+    assert "\n" not in str(err.value) and str(bad) in str(err.value)
