@@ -144,3 +144,18 @@ def test_a_policy_of_another_action_table_or_accounting_is_one_clear_error(
     with pytest.raises(PolicyError, match=message) as err:
         Policy.load(bad)
     assert "\n" not in str(err.value) and str(bad) in str(err.value)
+
+
+def test_a_route_mask_keeps_the_choice_among_the_routes_the_robot_can_run() -> None:
+    from dvfo_core.learning.policy import shipped_policy_path
+
+    policy = Policy.load(shipped_policy_path("jetson-nano", "resnet18", "MAXN"))
+    mask = policy.route_mask(lambda split, xi: split == "layer2")
+    routes = policy.meta.table.routes
+    assert mask[0] and all(m == (s in ("local", "layer2")) for m, (s, _) in zip(mask, routes, strict=True))
+    builder = ObservationBuilder(policy.meta.context, policy.meta.table)
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        builder.update(FrameTelemetry(float(rng.uniform(0.3, 30)), 20.0, 30.0, 25.0, 40.0, 2.0, 90.0, False))
+        d = policy.act(builder.vector(float(rng.uniform()), policy.safe_action), mask)
+        assert d.action.route_key[0] in ("local", "layer2")

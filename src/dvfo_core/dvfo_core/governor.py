@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from dvfo_core.errors import ConfigError
 from dvfo_core.learning.observation import FrameTelemetry, ObservationBuilder
@@ -52,8 +54,18 @@ class GovernorDecision:
 class Governor:
     """Chooses the clocks and ``xi`` of the next frame."""
 
-    def __init__(self, world: World, method: str, eta: float, policy_path: str = "") -> None:
+    def __init__(
+        self,
+        world: World,
+        method: str,
+        eta: float,
+        policy_path: str = "",
+        runnable: Callable[[str, float], bool] | None = None,
+    ) -> None:
         self.world = world
+        #: which routes ``(split, xi)`` the head can run (None: every route of the policy's table)
+        self.runnable = runnable
+        self.routes: Any = None
         self.eta = eta
         self.method = ""
         self.policy: Policy | None = None
@@ -84,6 +96,7 @@ class Governor:
             policy.check(self.world.device, self.world.twin.table, self.world.model)
             builder = ObservationBuilder(policy.meta.context, policy.meta.table)
             self.safe_action = policy.safe_action
+            self.routes = policy.route_mask(self.runnable) if self.runnable is not None else None
         self.method, self.policy, self.builder = method, policy, builder
 
     def observe(self, tel: FrameTelemetry) -> None:
@@ -103,7 +116,8 @@ class Governor:
             if not math.isfinite(self.eta):
                 action, safe = self.policy.safe_action, True
             else:
-                decision = self.policy.act(self.builder.vector(self.eta, self.in_progress, elapsed_s))
+                obs = self.builder.vector(self.eta, self.in_progress, elapsed_s)
+                decision = self.policy.act(obs, self.routes)
                 action, safe = decision.action, decision.safe_fallback
         self.in_progress = action
         return GovernorDecision(action, (time.perf_counter() - t0) * 1e3, safe)

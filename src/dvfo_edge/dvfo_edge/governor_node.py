@@ -91,7 +91,10 @@ class GovernorNode:
         ckpt = p["checkpoint"] or shipped_checkpoint(p["model"])
         split = read_header(ckpt).split  # the checkpoint's metadata only: no torch in the governor
         self.world = build_world(WorldSpec(p["device"], p["model"], split, p["power_mode"] or None))
-        self.governor = Governor(self.world, p["method"], p["eta"], p["policy"])
+        # the head runs the plain model and the channel split at its checkpoint's split point
+        self.governor = Governor(
+            self.world, p["method"], p["eta"], p["policy"], runnable=lambda s, xi: s == split
+        )
         self.device = _device(p, self.world)
         if self.device.read_only:
             self.node.logger.warning(
@@ -179,7 +182,7 @@ class GovernorNode:
             int(clocks.gpu_hz),
             int(clocks.emc_hz),
         )
-        msg.xi, msg.split, msg.eta = d.action.xi, self.world.split, self.governor.eta
+        msg.xi, msg.split, msg.eta = d.action.xi, d.action.split or self.world.split, self.governor.eta
         msg.decision_ms, msg.safe_fallback = d.decision_ms, d.safe_fallback
         self.pub.publish(msg)
 

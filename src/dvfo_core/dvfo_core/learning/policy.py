@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -226,19 +227,34 @@ class Policy:
                 np.maximum(x, 0.0, out=x)
         return x
 
-    def act(self, obs: np.ndarray) -> Decision:
-        """The greedy action for ``obs``, or the safe setting when ``obs`` is not finite."""
+    def route_mask(self, runnable: Callable[[str, float], bool]) -> np.ndarray:
+        """Which routes of the table ``runnable(split, xi)`` accepts (the plain model always)."""
+        mask = np.array([split == "local" or runnable(split, xi) for split, xi in self.meta.table.routes])
+        mask[0] = True  # the first route is the plain model (the safe setting's)
+        return mask
+
+    def act(self, obs: np.ndarray, routes: np.ndarray | None = None) -> Decision:
+        """The greedy action for ``obs``, or the safe setting when ``obs`` is not finite.
+
+        ``routes`` (a boolean mask over the table's routes, :meth:`route_mask`) limits the choice to
+        the routes this robot can run; the greedy action is taken among those.
+        """
         obs = np.asarray(obs, dtype=np.float32)
         if obs.shape != (len(OBS_NAMES),) or not np.isfinite(obs).all():
             return Decision(self.safe_action, -1, True)
         out = self._trunk(obs)
         table = self.meta.table
         if self.meta.head == "flat":
+            if routes is not None:
+                out = np.where(np.tile(routes, table.size // len(routes)), out, -np.inf)
             index = int(np.argmax(out))
         else:  # the joint argmax of V + sum_d A_d decomposes into one argmax per branch
             pos, start = [], 1
-            for n in table.branches:
-                pos.append(int(np.argmax(out[start : start + n])))
+            for d, n in enumerate(table.branches):
+                adv = out[start : start + n]
+                if d == 3 and routes is not None:
+                    adv = np.where(routes, adv, -np.inf)
+                pos.append(int(np.argmax(adv)))
                 start += n
             index = table.index(*pos)
         return Decision(table.action(index), index, False)
