@@ -25,7 +25,8 @@ def test_spread_keeps_the_lowest_and_highest_level_and_is_ascending() -> None:
 
 
 def test_flat_index_round_trips_over_the_whole_table() -> None:
-    table = ActionTable.build(load_profile("jetson-nano").table(), (("local", 0.0), ("layer2", 0.5), ("input", 1.0)), 3, 4, 2)
+    routes = (("local", 0.0), ("layer2", 0.5), ("input", 1.0))
+    table = ActionTable.build(load_profile("jetson-nano").table(), routes, 3, 4, 2)
     assert table.size == 3 * 4 * 2 * 3
     seen = set()
     for i in range(table.size):

@@ -50,13 +50,13 @@ from cyclonedds.util import duration
 from dvfo_core.errors import ConfigError
 from dvfo_core.paths import config_dir
 from dvfo_core.runtime.dds_typeinfo import strip_type_information, type_information_restored
+from dvfo_core.runtime.discovery import LOOPBACK_CONFIG
 from dvfo_core.runtime.lifecycle import ACTIVE, LifecycleMachine, Outcome
 from dvfo_core.runtime.msgs import dds_topic_name, message_class, normalize_type_name
 from dvfo_core.runtime.params import ParameterStore, ParamSpec, ParamValue, load_parameter_file
 from dvfo_core.runtime.port import Node
 from dvfo_core.runtime.qos import QosProfile, parse_qos
 
-LOOPBACK_CONFIG = "cyclonedds-loopback.xml"
 _lock = threading.Lock()
 _participants: dict[int, DomainParticipant] = {}
 
