@@ -108,8 +108,8 @@ class ManagedRclpyNode(LifecycleNode):
     """An ``rclpy.lifecycle.LifecycleNode`` (rcl runs the state machine and its services) whose
     transition callbacks run the node logic's and keep :attr:`dvfo_state` for callback gating."""
 
-    def __init__(self, name: str, namespace: str | None) -> None:
-        super().__init__(name, namespace=namespace)
+    def __init__(self, name: str, namespace: str | None, cli_args: list[str] | None = None) -> None:
+        super().__init__(name, namespace=namespace, cli_args=cli_args)
         self.dvfo_logic: Any = None  # dvfo_ prefix: no clash with rclpy's own attributes
         self.dvfo_state = UNCONFIGURED
 
@@ -154,7 +154,9 @@ class RosNode(Node):
     ) -> None:
         init_rclpy(args)
         node_class = ManagedRclpyNode if managed else RclpyNode
-        self._node = node_class(name, namespace=namespace or None)
+        # the arguments also go to the node itself: rclpy.init reads them only in the first node of
+        # a process, and a second node (a test, a container) has its own parameters
+        self._node = node_class(name, namespace=namespace or None, cli_args=list(args) if args else None)
         self._specs: dict[str, ParamSpec] = {}
         self._values: dict[str, ParamValue] = {}
         self._callbacks: list[Callable[[str, ParamValue], None]] = []
