@@ -30,6 +30,8 @@ setup: $(STAMP)
 $(ROS_STAMP): requirements.txt requirements-dev.txt requirements-ros.txt tools/ros_wheels_fixup.py \
 		src/dvfo_msgs/CMakeLists.txt src/dvfo_msgs/package.xml $(wildcard src/dvfo_msgs/msg/*.msg) \
 		src/dvfo_core/setup.py src/dvfo_edge/setup.py src/dvfo_cloud/setup.py
+	@command -v cmake >/dev/null && command -v g++ >/dev/null || \
+		{ echo "make setup-ros: needs cmake and a C++ compiler (apt-get install cmake g++)" >&2; exit 1; }
 	$(ROS_PYTHON) -m venv $(ROS_VENV)
 	$(ROS_BIN)/pip install -q --upgrade pip
 	$(ROS_BIN)/pip install -q -r requirements-ros.txt -r requirements.txt -r requirements-dev.txt
