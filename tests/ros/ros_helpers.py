@@ -52,7 +52,8 @@ class RosCollector(Collector):
 
 def assert_results_equal_in_process(collector: Collector, n: int) -> int:
     """Frames 1..n answered once each, every result equal to running the same frame in-process
-    (within the codec's quantisation tolerance), none a fallback, one telemetry message per frame.
+    (within the codec's quantisation tolerance), no fallback once the cloud has answered, one
+    telemetry message per frame.
     Returns how many frames used the cloud."""
     results = collector.results
     assert len(results) == n
@@ -61,20 +62,29 @@ def assert_results_equal_in_process(collector: Collector, n: int) -> int:
     runner = SplitRunner.from_checkpoint(model="resnet18")
     offloaded = 0
     wrong = []
+    first_cloud = min((r.frame_seq for r in results if r.cloud_used), default=n + 1)
     for r in sorted(results, key=lambda r: r.frame_seq):
         assert r.energy_j > 0 and r.latency_ms > 0 and r.head_ms > 0
         label = collector.labels[stamp_to_ns(r.header.stamp)]
-        x = runner.preprocess(images[label.index])
-        # xi = 0 is the plain local model (the head does not run SCA then); otherwise the split
-        # with the codec's round trip, as in-process
-        expected = runner.fuse(runner.plain(x), None, 0.0) if r.xi == 0 else runner.infer(x, float(r.xi))
+        x, xi = runner.preprocess(images[label.index]), float(r.xi)
+        if xi == 0:  # the plain local model (the head does not run SCA then)
+            expected = runner.fuse(runner.plain(x), None, 0.0)
+        elif r.fallback:  # the edge's channels alone, as the head publishes when the cloud is late
+            out = runner.head(x)
+            primary, _secondary = runner.partition(out, xi)
+            expected = runner.fuse(runner.edge_tail(out, primary), None, xi)
+        else:  # the split with the codec's round trip, as in-process
+            expected = runner.infer(x, xi)
         logits = as_array(r.logits, np.dtype(np.float32))
         if not np.allclose(logits, expected.logits.numpy(), atol=0.05, rtol=0.02) or (
             r.class_id != expected.class_id
         ):
             diff = float(np.abs(logits - expected.logits.numpy()).max())
-            wrong.append((int(r.frame_seq), float(r.xi), bool(r.cloud_used), bool(r.fallback), diff))
-        assert not r.fallback
+            wrong.append((int(r.frame_seq), xi, bool(r.cloud_used), bool(r.fallback), diff))
+        # A writer may match a reader of the other vendor before the reader matches it: a feature
+        # map sent in between is lost and that frame falls back to the edge (by design, nothing is
+        # lost). Once the cloud has answered, no frame may fall back.
+        assert not (r.fallback and r.frame_seq > first_cloud), f"frame {r.frame_seq} fell back"
         offloaded += int(r.cloud_used)
     assert not wrong, f"results unlike in-process (seq, xi, cloud_used, fallback, max diff): {wrong}"
     assert len(collector.telemetry) == n
