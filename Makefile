@@ -6,7 +6,15 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.dvfo-installed
 PYTEST_FLAGS ?= -q
 
-.PHONY: setup demo test test-fast test-slow lint bench clean
+# ROS 2 Kilted from PyPI (requirements-ros.txt): rclpy on Fast DDS, dvfo_msgs built by colcon into
+# the venv's own prefix (beside the wheels' libraries, so nothing needs sourcing). docs/runtime.md.
+ROS_PYTHON ?= python3.11
+ROS_VENV ?= .venv-ros
+ROS_BIN := $(ROS_VENV)/bin
+ROS_STAMP := $(ROS_VENV)/.dvfo-ros-installed
+COLCON_BASE := $(ROS_VENV)/colcon
+
+.PHONY: setup setup-ros demo test test-fast test-slow test-ros lint bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt src/dvfo_core/setup.py src/dvfo_edge/setup.py src/dvfo_cloud/setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +26,26 @@ $(STAMP): requirements.txt requirements-dev.txt src/dvfo_core/setup.py src/dvfo_
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+$(ROS_STAMP): requirements.txt requirements-dev.txt requirements-ros.txt tools/ros_wheels_fixup.py \
+		src/dvfo_msgs/CMakeLists.txt src/dvfo_msgs/package.xml $(wildcard src/dvfo_msgs/msg/*.msg) \
+		src/dvfo_core/setup.py src/dvfo_edge/setup.py src/dvfo_cloud/setup.py
+	@command -v cmake >/dev/null && command -v g++ >/dev/null || \
+		{ echo "make setup-ros: needs cmake and a C++ compiler (apt-get install cmake g++)" >&2; exit 1; }
+	$(ROS_PYTHON) -m venv $(ROS_VENV)
+	$(ROS_BIN)/pip install -q --upgrade pip
+	$(ROS_BIN)/pip install -q -r requirements-ros.txt -r requirements.txt -r requirements-dev.txt
+	# the wheels' CMake exports name their build host's Python and numpy include paths
+	$(ROS_BIN)/python tools/ros_wheels_fixup.py
+	PATH="$(abspath $(ROS_BIN)):$$PATH" $(ROS_BIN)/colcon --log-base $(COLCON_BASE)/log build \
+		--base-paths src --packages-select dvfo_msgs --merge-install \
+		--build-base $(COLCON_BASE)/build --install-base $(ROS_VENV) \
+		--cmake-args -DBUILD_TESTING=OFF -DPython3_EXECUTABLE=$(abspath $(ROS_BIN))/python
+	$(ROS_BIN)/pip install -q --no-deps -e src/dvfo_core -e src/dvfo_edge -e src/dvfo_cloud
+	$(ROS_BIN)/python -c "import rclpy, dvfo_msgs.msg, dvfo_core.runtime.ros"
+	touch $(ROS_STAMP)
+
+setup-ros: $(ROS_STAMP)
 
 demo: setup
 	$(BIN)/dvfo demo
@@ -31,10 +59,14 @@ test-fast: setup
 test-slow: setup
 	$(BIN)/pytest $(PYTEST_FLAGS) -m slow || [ $$? -eq 5 ]  # 5: no slow test collected
 
-test: lint test-fast test-slow
+# tests/ros: the nodes under real rclpy (collected only where rclpy imports, i.e. in $(ROS_VENV))
+test-ros: setup-ros
+	$(ROS_BIN)/pytest $(PYTEST_FLAGS) tests/ros
+
+test: lint test-fast test-slow test-ros
 
 bench: setup
 	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) build install log .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(ROS_VENV) build install log .pytest_cache .ruff_cache

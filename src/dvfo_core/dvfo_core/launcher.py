@@ -73,7 +73,13 @@ class Launch:
             for entry in self.entries:
                 commands[entry.name] = node_command(entry, params, list(overrides.get(entry.name, ())))
         self.last_lines: dict[str, deque[str]] = {name: deque(maxlen=20) for name in commands}
-        child_env = {**os.environ, "DVFO_RUNTIME": "dds", "PYTHONUNBUFFERED": "1", **(env or {})}
+        child_env = {
+            **os.environ,
+            "DVFO_RUNTIME": "dds",
+            "PYTHONUNBUFFERED": "1",
+            "DVFO_LAUNCHER_PID": str(os.getpid()),  # nodes stop when this process dies
+            **(env or {}),
+        }
         for name, command in commands.items():
             proc = subprocess.Popen(
                 command,

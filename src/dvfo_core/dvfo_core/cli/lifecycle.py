@@ -25,7 +25,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Call the node's lifecycle service and print the answer."""
-    from dvfo_core.runtime.lifecycle_services import LifecycleClient
+    from dvfo_core.runtime import selected_runtime
+
+    if selected_runtime() == "rclpy":  # calls do not cross DDS vendors: the node's own RMW
+        from dvfo_core.runtime.ros_clients import RosLifecycleClient as LifecycleClient
+    else:
+        from dvfo_core.runtime.lifecycle_services import LifecycleClient  # type: ignore[assignment]
+
     namespace, node = node_path(args)
     client = LifecycleClient(node, namespace, args.timeout)
     if args.action == "get":

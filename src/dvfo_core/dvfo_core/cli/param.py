@@ -22,7 +22,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Call the node's service and print the answer."""
-    from dvfo_core.runtime.param_services import ParameterClient
+    from dvfo_core.runtime import selected_runtime
+
+    if selected_runtime() == "rclpy":  # calls do not cross DDS vendors: the node's own RMW
+        from dvfo_core.runtime.ros_clients import RosParameterClient as ParameterClient
+    else:
+        from dvfo_core.runtime.param_services import ParameterClient  # type: ignore[assignment]
+
     namespace, node = node_path(args)
     client = ParameterClient(node, namespace, args.timeout)
     if args.action == "get":

@@ -50,13 +50,13 @@ from cyclonedds.util import duration
 from dvfo_core.errors import ConfigError
 from dvfo_core.paths import config_dir
 from dvfo_core.runtime.dds_typeinfo import strip_type_information, type_information_restored
+from dvfo_core.runtime.discovery import LOOPBACK_CONFIG
 from dvfo_core.runtime.lifecycle import ACTIVE, LifecycleMachine, Outcome
 from dvfo_core.runtime.msgs import dds_topic_name, message_class, normalize_type_name
 from dvfo_core.runtime.params import ParameterStore, ParamSpec, ParamValue, load_parameter_file
 from dvfo_core.runtime.port import Node
 from dvfo_core.runtime.qos import QosProfile, parse_qos
 
-LOOPBACK_CONFIG = "cyclonedds-loopback.xml"
 _lock = threading.Lock()
 _participants: dict[int, DomainParticipant] = {}
 
@@ -243,10 +243,12 @@ class DdsNode(Node):
         self.timers: list[DdsTimer] = []
         self.publishers: list[DdsPublisher] = []
         self.lifecycle: LifecycleMachine | None = None
+        self.service_writers: list[DataWriter] = []  #: reply writers of the services it answers
         if parameter_services:
             from dvfo_core.runtime.param_services import ParameterServer
 
             self.parameter_server = ParameterServer(self)  # `ros2 param get/set` and `dvfo param`
+        self.announce()
 
     @property
     def name(self) -> str:
@@ -262,6 +264,7 @@ class DdsNode(Node):
     def publisher(self, type_name: str, topic: str, qos: str | QosProfile = "default") -> DdsPublisher:
         pub = DdsPublisher(self.dp, type_name, resolve_topic(topic, self.namespace), parse_qos(qos))
         self.publishers.append(pub)
+        self.announce()
         return pub
 
     def subscribe(
@@ -284,7 +287,21 @@ class DdsNode(Node):
         cond = ReadCondition(reader, SampleState.Any | ViewState.Any | InstanceState.Any)
         sub = DdsSubscription(full, reader, cond, self.gated(callback), local)
         self.subscriptions.append(sub)
+        self.announce()
         return sub
+
+    def announce(self) -> None:
+        """Publish this node and its endpoints on ``ros_discovery_info`` (the ROS 2 graph), so that
+        ROS 2 tools and rclpy's graph queries find it (:mod:`dvfo_core.runtime.dds_graph`)."""
+        from dvfo_core.runtime.dds_graph import announcer
+
+        announcer(self.dp).update(
+            id(self),
+            self.namespace,
+            self._name,
+            [sub.reader for sub in self.subscriptions],
+            [pub._writer for pub in self.publishers] + self.service_writers,
+        )
 
     def subscriber_count(self, publisher: DdsPublisher) -> int:
         return publisher.matched_count()
@@ -323,6 +340,7 @@ class DdsNode(Node):
 
         self.lifecycle = LifecycleMachine(logic, self._logger)
         self.lifecycle_server = LifecycleServer(self, self.lifecycle)  # `ros2 lifecycle` / `dvfo lifecycle`
+        self.announce()
 
     def change_state(self, label: str) -> bool:
         if self.lifecycle is None:
@@ -343,6 +361,10 @@ class DdsNode(Node):
                     queues[:] = [q for q in queues if q is not sub.local]
         self.subscriptions.clear()
         self.publishers.clear()
+        self.service_writers.clear()
+        from dvfo_core.runtime.dds_graph import announcer
+
+        announcer(self.dp).remove(id(self))
 
 
 class Executor:

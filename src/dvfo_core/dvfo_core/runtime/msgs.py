@@ -35,6 +35,14 @@ from dvfo_core.paths import msg_dir
 
 #: The ROS 2 distribution whose standard definitions we speak (Humble is the Jetson LTS target).
 ROS_DISTRO_STORE = Stores.ROS2_HUMBLE
+#: ``ros_discovery_info`` (how ROS 2 tools find nodes) in the layout of Jazzy and later, which
+#: Kilted speaks: a 16-byte ``Gid`` (Humble's had 24 bytes).
+GRAPH_STORE = Stores.ROS2_KILTED
+GRAPH_TYPES = (
+    "rmw_dds_common/msg/Gid",
+    "rmw_dds_common/msg/NodeEntitiesInfo",
+    "rmw_dds_common/msg/ParticipantEntitiesInfo",
+)
 DVFO_PACKAGE = "dvfo_msgs"
 
 _NUMERIC = {
@@ -170,6 +178,9 @@ def typestore() -> Typestore:
     """The rosbags typestore: ROS 2 standard messages plus ``dvfo_msgs`` from their ``.msg`` files
     (and the wrapper types of the parameter and lifecycle services the DDS adapter answers)."""
     store = get_typestore(ROS_DISTRO_STORE)
+    graph = get_typestore(GRAPH_STORE).fielddefs
+    for key in GRAPH_TYPES:  # the ROS graph's own types as Jazzy and later have them
+        store.fielddefs[key] = graph[key]
     store.register(load_definitions(msg_dir()))
     store.register(service_definitions())
     return store

@@ -11,15 +11,20 @@ creates its publishers, subscriptions and timers; ``on_configure`` loads models 
 device, ``on_activate`` starts the work, ``on_deactivate`` stops it and restores clocks (see
 :mod:`dvfo_core.runtime.lifecycle`). With parameter ``autostart`` (default true) the node configures
 and activates itself at start, and exits with status 2 if either fails; with ``autostart: false``
-it waits, ``unconfigured``, for ``ros2 lifecycle set`` / ``dvfo lifecycle set``. SIGTERM and Ctrl-C
-end the spin; the node then shuts down through the lifecycle (``on_shutdown``: restore, flush).
+it waits, ``unconfigured``, for ``ros2 lifecycle set`` / ``dvfo lifecycle set``. SIGINT (Ctrl-C,
+what ``ros2 launch`` sends first), SIGTERM and the death of the launcher that started the node
+(``DVFO_LAUNCHER_PID``) end the spin, on both runtimes; the node then shuts down through the
+lifecycle (``on_deactivate``: restore clocks, finish pending frames; ``on_shutdown``) and exits 0.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
+import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +33,7 @@ import yaml
 
 from dvfo_core.errors import ConfigError, DvfoError
 from dvfo_core.runtime import make_node, selected_runtime, spin
-from dvfo_core.runtime.lifecycle import FINALIZED, ManagedLogic
+from dvfo_core.runtime.lifecycle import ACTIVE, FINALIZED, ManagedLogic
 from dvfo_core.runtime.params import ParamSpec
 from dvfo_core.runtime.port import Node
 
@@ -105,26 +110,82 @@ def bring_up(node: Node, build: Callable[[Node], ManagedLogic]) -> bool:
     return True
 
 
+#: Set by :class:`dvfo_core.launcher.Launch` for its children: the pid of the launcher process.
+LAUNCHER_PID_VARIABLE = "DVFO_LAUNCHER_PID"
+
+
+def watch_launcher(poll_s: float = 0.2) -> threading.Thread | None:
+    """When this process was started by a DVFO launcher, SIGTERM ourselves once it is gone.
+
+    A launcher killed with SIGKILL cannot stop its nodes; they notice that they were re-parented
+    (``os.getppid()`` changes) and shut down as on SIGTERM. Returns the watching thread, or None
+    when the parent is not the launcher named by ``DVFO_LAUNCHER_PID`` (a node started by hand)."""
+    try:
+        launcher = int(os.environ.get(LAUNCHER_PID_VARIABLE, "0"))
+    except ValueError:
+        return None
+    if launcher <= 1 or launcher != os.getppid():
+        return None
+
+    def _watch() -> None:
+        while os.getppid() == launcher:
+            time.sleep(poll_s)
+        # the launcher read our output through a pipe that has no reader now: writing to it would
+        # fail (BrokenPipeError, exit status 120), so the rest of the output is dropped
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(devnull, sys.stderr.fileno())
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    thread = threading.Thread(target=_watch, name="dvfo-launcher-watch", daemon=True)
+    thread.start()
+    return thread
+
+
+def shut_down(nodes: Sequence[Node]) -> None:
+    """Take every node to ``finalized`` through its lifecycle (an active node is deactivated first,
+    so clocks are restored and pending frames finished), then destroy it; signals are held off
+    meanwhile, so a second Ctrl-C cannot cut a clock restore short."""
+    deferred: list[int] = []
+
+    def _later(signum: int, _frame: object) -> None:
+        deferred.append(signum)
+
+    previous = {sig: signal.signal(sig, _later) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for node in nodes:
+            try:
+                if node.lifecycle_state == ACTIVE:
+                    node.change_state("deactivate")
+                if node.lifecycle_state != FINALIZED:
+                    node.change_state("shutdown")
+            except Exception as exc:  # one node's failure must not keep the others from shutting down
+                logging.getLogger("dvfo").error(f"{node.name}: shutdown raised {type(exc).__name__}: {exc}")
+            finally:
+                node.destroy()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def spin_then_shut_down(nodes: Sequence[Node], duration_s: float | None = None) -> None:
-    """Spin until Ctrl-C, SIGTERM or ``duration_s``; then shut every node down through its
-    lifecycle (restore clocks, flush) and destroy it."""
+    """Spin until SIGINT, SIGTERM, the launcher's death or ``duration_s``; then shut every node down
+    through its lifecycle (:func:`shut_down`)."""
 
     def _terminate(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, _terminate)
+    previous_int = signal.signal(signal.SIGINT, _terminate)  # also when started with SIGINT ignored
+    watch_launcher()
     try:
         spin(nodes, duration_s)
     except KeyboardInterrupt:
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
-        for node in nodes:
-            try:
-                if node.lifecycle_state != FINALIZED:
-                    node.change_state("shutdown")
-            finally:
-                node.destroy()
+        signal.signal(signal.SIGINT, previous_int)
+        shut_down(nodes)
 
 
 def run_node(

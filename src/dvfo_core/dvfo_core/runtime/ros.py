@@ -8,20 +8,22 @@ validated by the same :class:`~dvfo_core.runtime.params.ParamSpec` as on the DDS
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import rclpy
 from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
-from rclpy.executors import SingleThreadedExecutor
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.node import Node as RclpyNode
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
-from rosidl_runtime_py.utilities import get_message
+from rclpy.signals import SignalHandlerOptions
 
 from dvfo_core.errors import ConfigError
+from dvfo_core.runtime.discovery import apply_discovery_default, apply_fastdds_profile_default
 from dvfo_core.runtime.lifecycle import (
     ACTIVE,
     FINALIZED,
@@ -33,6 +35,52 @@ from dvfo_core.runtime.lifecycle import (
 from dvfo_core.runtime.params import ParameterError, ParamSpec, ParamValue
 from dvfo_core.runtime.port import Node
 from dvfo_core.runtime.qos import QosProfile, parse_qos
+
+
+def init_rclpy(args: Sequence[str] | None = None) -> None:
+    """``rclpy.init`` once per process, WITHOUT rclpy's signal handlers.
+
+    rclpy's handlers shut the context down on SIGINT/SIGTERM, after which no lifecycle transition
+    can run ("Unable to start transition 7 from current state shuttingdown", "the given context is
+    not valid"): the governor could not restore the clocks. Signals are the node's business instead
+    (:func:`dvfo_core.runtime.node_main.spin_then_shut_down`): stop spinning, shut every node down
+    through its lifecycle, then :func:`shutdown_rclpy`."""
+    if rclpy.ok():
+        return
+    chosen = apply_discovery_default()  # before the profile default: that is not a user's choice
+    apply_fastdds_profile_default()
+    rclpy.init(args=list(args) if args is not None else None, signal_handler_options=SignalHandlerOptions.NO)
+    if chosen:
+        rclpy.logging.get_logger("dvfo").info(
+            f"ROS_AUTOMATIC_DISCOVERY_RANGE={chosen} (as the DDS adapter's loopback default; "
+            "set it to SUBNET, and CYCLONEDDS_URI for DDS-adapter nodes, to reach other machines)"
+        )
+
+
+def shutdown_rclpy() -> None:
+    """Shut rclpy's context down (no-op when it is not up)."""
+    rclpy.try_shutdown()
+
+
+def get_message(type_name: str) -> type:
+    """The rosidl-generated class of ``pkg/msg/Name`` (or ``pkg/Name``), e.g. ``std_msgs.msg.Header``.
+
+    What ``rosidl_runtime_py.utilities.get_message`` does, without that package (it has no wheel on
+    PyPI and the generated ``<pkg>.msg`` modules are all that is needed)."""
+    parts = type_name.split("/")
+    if len(parts) == 2:
+        parts = [parts[0], "msg", parts[1]]
+    if len(parts) != 3 or parts[1] != "msg" or not all(parts):
+        raise ConfigError(f"message type {type_name!r}: expected pkg/msg/Name")
+    package, _, name = parts
+    try:
+        module = importlib.import_module(f"{package}.msg")
+    except ImportError:
+        raise ConfigError(f"message type {type_name}: no Python package {package} (is it built?)") from None
+    cls = getattr(module, name, None)
+    if not isinstance(cls, type):
+        raise ConfigError(f"message type {type_name}: {package}.msg has no {name}")
+    return cls
 
 
 def to_rclpy_qos(profile: QosProfile) -> QoSProfile:
@@ -60,8 +108,8 @@ class ManagedRclpyNode(LifecycleNode):
     """An ``rclpy.lifecycle.LifecycleNode`` (rcl runs the state machine and its services) whose
     transition callbacks run the node logic's and keep :attr:`dvfo_state` for callback gating."""
 
-    def __init__(self, name: str, namespace: str | None) -> None:
-        super().__init__(name, namespace=namespace)
+    def __init__(self, name: str, namespace: str | None, cli_args: list[str] | None = None) -> None:
+        super().__init__(name, namespace=namespace, cli_args=cli_args)
         self.dvfo_logic: Any = None  # dvfo_ prefix: no clash with rclpy's own attributes
         self.dvfo_state = UNCONFIGURED
 
@@ -70,6 +118,8 @@ class ManagedRclpyNode(LifecycleNode):
         if outcome is not Outcome.ERROR:  # on ERROR rcl calls on_error next, which sets the state
             t = find_transition(previous.label, label)
             self.dvfo_state = t.on_success if outcome is Outcome.SUCCESS else t.on_failure
+        # the same line as the DDS adapter's LifecycleMachine logs
+        self.get_logger().info(f"lifecycle: {label} ({outcome.value}): {previous.label} -> {self.dvfo_state}")
         return _RETURNS[outcome]
 
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -97,18 +147,21 @@ class RosNode(Node):
     """A node on rclpy; ``managed=True`` makes it a lifecycle node (see :meth:`manage`)."""
 
     runtime = "rclpy"
+    _alive: ClassVar[set[int]] = set()  # ids of the RosNodes of this process not destroyed yet
 
     def __init__(
         self, name: str, namespace: str = "", args: Sequence[str] | None = None, managed: bool = False
     ) -> None:
-        if not rclpy.ok():
-            rclpy.init(args=list(args) if args is not None else None)
+        init_rclpy(args)
         node_class = ManagedRclpyNode if managed else RclpyNode
-        self._node = node_class(name, namespace=namespace or None)
+        # the arguments also go to the node itself: rclpy.init reads them only in the first node of
+        # a process, and a second node (a test, a container) has its own parameters
+        self._node = node_class(name, namespace=namespace or None, cli_args=list(args) if args else None)
         self._specs: dict[str, ParamSpec] = {}
         self._values: dict[str, ParamValue] = {}
         self._callbacks: list[Callable[[str, ParamValue], None]] = []
         self._node.add_on_set_parameters_callback(self._on_set)
+        RosNode._alive.add(id(self))
 
     @property
     def name(self) -> str:
@@ -210,7 +263,11 @@ class RosNode(Node):
         return self._node.get_clock().now().nanoseconds
 
     def destroy(self) -> None:
+        """Destroy the rclpy node; the last one alive in the process shuts rclpy down."""
         self._node.destroy_node()
+        RosNode._alive.discard(id(self))
+        if not RosNode._alive:
+            shutdown_rclpy()
 
 
 def spin(nodes: Sequence[RosNode], duration_s: float | None = None) -> None:
@@ -224,5 +281,7 @@ def spin(nodes: Sequence[RosNode], duration_s: float | None = None) -> None:
             executor.spin_once(timeout_sec=0.1)
             if clock_end is not None and time.monotonic() >= clock_end:
                 break
+    except ExternalShutdownException:
+        pass  # someone shut rclpy down: the caller still shuts the nodes down
     finally:
         executor.shutdown()

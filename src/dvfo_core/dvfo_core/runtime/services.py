@@ -63,6 +63,7 @@ class ServiceServer:
         self.response_cls = message_class(f"{srv_type}_Response")
         cond = ReadCondition(reader, SampleState.Any | ViewState.Any | InstanceState.Any)
         node.subscriptions.append(DdsSubscription(req_name, reader, cond, self._answer))
+        node.service_writers.append(self.writer)
 
     def _answer(self, request: Any) -> None:
         fields = self.handler(request)

@@ -1,0 +1,91 @@
+"""Helpers of the tests on ROS 2 itself: an rclpy monitor node and the end-to-end check."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from graph_helpers import Collector
+from rclpy.executors import SingleThreadedExecutor
+
+from dvfo_core.camera import dataset
+from dvfo_core.runtime.msgs import as_array
+from dvfo_core.runtime.port import stamp_to_ns
+from dvfo_core.runtime.ros import RosNode
+from dvfo_core.split.runner import SplitRunner
+
+
+class RosCollector(Collector):
+    """:class:`graph_helpers.Collector` (results, ground truth, telemetry; can act as governor) as a
+    real rclpy node on Fast DDS."""
+
+    def __init__(self) -> None:  # the same subscriptions, on an rclpy node
+        self.node = RosNode("test_collector_rclpy")
+        self.action_pub = self.node.publisher("dvfo_msgs/msg/DvfsAction", "/dvfo/action")
+        self.results: list[Any] = []
+        self.labels: dict[int, Any] = {}
+        self.telemetry: list[Any] = []
+        self.node.subscribe("dvfo_msgs/msg/InferenceResult", "/dvfo/result", self.results.append)
+        self.node.subscribe(
+            "dvfo_msgs/msg/GroundTruth",
+            "/camera/ground_truth",
+            lambda m: self.labels.__setitem__(stamp_to_ns(m.header.stamp), m),
+        )
+        self.node.subscribe("dvfo_msgs/msg/Telemetry", "/dvfo/telemetry", self.telemetry.append)
+        self.executor = SingleThreadedExecutor()
+        self.executor.add_node(self.node.rclpy_node)
+
+    def spin_until(self, done: Callable[[], bool], timeout_s: float) -> bool:
+        """Spin until ``done()`` or the time-out; returns ``done()``."""
+        end = time.monotonic() + timeout_s
+        while not done() and time.monotonic() < end:
+            self.executor.spin_once(timeout_sec=0.1)
+        return done()
+
+    def close(self) -> None:
+        """Destroy the node (the last rclpy node of the process also shuts rclpy down)."""
+        self.executor.shutdown()
+        self.node.destroy()
+
+
+def assert_results_equal_in_process(collector: Collector, n: int) -> int:
+    """Frames 1..n answered once each, every result equal to running the same frame in-process
+    (within the codec's quantisation tolerance), no fallback once the cloud has answered, one
+    telemetry message per frame.
+    Returns how many frames used the cloud."""
+    results = collector.results
+    assert len(results) == n
+    assert sorted(r.frame_seq for r in results) == list(range(1, n + 1))
+    images = {f.index: f.image for f in dataset("mnist", 64, 64, loop=False)}
+    runner = SplitRunner.from_checkpoint(model="resnet18")
+    offloaded = 0
+    wrong = []
+    first_cloud = min((r.frame_seq for r in results if r.cloud_used), default=n + 1)
+    for r in sorted(results, key=lambda r: r.frame_seq):
+        assert r.energy_j > 0 and r.latency_ms > 0 and r.head_ms > 0
+        label = collector.labels[stamp_to_ns(r.header.stamp)]
+        x, xi = runner.preprocess(images[label.index]), float(r.xi)
+        if xi == 0:  # the plain local model (the head does not run SCA then)
+            expected = runner.fuse(runner.plain(x), None, 0.0)
+        elif r.fallback:  # the edge's channels alone, as the head publishes when the cloud is late
+            out = runner.head(x)
+            primary, _secondary = runner.partition(out, xi)
+            expected = runner.fuse(runner.edge_tail(out, primary), None, xi)
+        else:  # the split with the codec's round trip, as in-process
+            expected = runner.infer(x, xi)
+        logits = as_array(r.logits, np.dtype(np.float32))
+        if not np.allclose(logits, expected.logits.numpy(), atol=0.05, rtol=0.02) or (
+            r.class_id != expected.class_id
+        ):
+            diff = float(np.abs(logits - expected.logits.numpy()).max())
+            wrong.append((int(r.frame_seq), xi, bool(r.cloud_used), bool(r.fallback), diff))
+        # A writer may match a reader of the other vendor before the reader matches it: a feature
+        # map sent in between is lost and that frame falls back to the edge (by design, nothing is
+        # lost). Once the cloud has answered, no frame may fall back.
+        assert not (r.fallback and r.frame_seq > first_cloud), f"frame {r.frame_seq} fell back"
+        offloaded += int(r.cloud_used)
+    assert not wrong, f"results unlike in-process (seq, xi, cloud_used, fallback, max diff): {wrong}"
+    assert len(collector.telemetry) == n
+    return offloaded
