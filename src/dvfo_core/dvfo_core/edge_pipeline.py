@@ -114,7 +114,9 @@ class Accountant:
         idle_j = twin.idle(remote_wait, levels).energy_j if remote_wait > 0 else 0.0
         extra_s = extra_j = 0.0
         if late_tail:
-            late = twin.stage(self.world.local.head, levels)
+            # the profile's fallback work at xi = 1: the tail on every channel at the split
+            split = out.action.split or self.world.split
+            late = twin.stage(self.world.extras["profiles"][split].at(1.0).fallback_edge, levels)
             extra_s, extra_j = late.latency_s, late.energy_j
         latency_s = out.head_s + max(out.edge_tail_s, waited_s) + extra_s
         compute_j = out.compute_energy_j + extra_j
