@@ -31,6 +31,11 @@ class Collector:
 
     def __init__(self) -> None:
         self.node = DdsNode("test_collector")
+        self.subscribe_all()
+        self.executor = Executor([self.node])
+
+    def subscribe_all(self) -> None:
+        """The action publisher and the result, ground-truth and telemetry subscriptions on ``self.node``."""
         self.action_pub = self.node.publisher("dvfo_msgs/msg/DvfsAction", "/dvfo/action")
         self.results: list[Any] = []
         self.labels: dict[int, Any] = {}
@@ -42,7 +47,6 @@ class Collector:
             lambda m: self.labels.__setitem__(stamp_to_ns(m.header.stamp), m),
         )
         self.node.subscribe("dvfo_msgs/msg/Telemetry", "/dvfo/telemetry", self.telemetry.append)
-        self.executor = Executor([self.node])
 
     def send_action(self, xi: float, device: str = "jetson-nano") -> None:
         """Stand in for the governor: top clocks and offload share ``xi``."""

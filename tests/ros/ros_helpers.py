@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 from graph_helpers import Collector
@@ -23,17 +22,7 @@ class RosCollector(Collector):
 
     def __init__(self) -> None:  # the same subscriptions, on an rclpy node
         self.node = RosNode("test_collector_rclpy")
-        self.action_pub = self.node.publisher("dvfo_msgs/msg/DvfsAction", "/dvfo/action")
-        self.results: list[Any] = []
-        self.labels: dict[int, Any] = {}
-        self.telemetry: list[Any] = []
-        self.node.subscribe("dvfo_msgs/msg/InferenceResult", "/dvfo/result", self.results.append)
-        self.node.subscribe(
-            "dvfo_msgs/msg/GroundTruth",
-            "/camera/ground_truth",
-            lambda m: self.labels.__setitem__(stamp_to_ns(m.header.stamp), m),
-        )
-        self.node.subscribe("dvfo_msgs/msg/Telemetry", "/dvfo/telemetry", self.telemetry.append)
+        self.subscribe_all()
         self.executor = SingleThreadedExecutor()
         self.executor.add_node(self.node.rclpy_node)
 

@@ -81,8 +81,7 @@ class Oracle(Controller):
         for split, xi, route in self.routes:
             for gap in GapPolicy:
                 energy, latency = self.batch.evaluate(ctx.network, route, ctx.t_s, gap)
-                c = self.eta * energy / cost.e_ref_j + (1.0 - self.eta) * latency / cost.t_ref_s
-                c = c + np.where(latency > cost.deadline_s, cost.miss_penalty, 0.0)
+                c = cost.costs(energy, latency, self.eta)
                 i = int(np.argmin(c))
                 if best is None or c[i] < best[0]:
                     best = (float(c[i]), split, xi, route, i, gap)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from dvfo_core.errors import ConfigError
 
 #: Cost added for a frame that misses its deadline (one full-local frame's worth).
@@ -44,9 +46,9 @@ class CostModel:
 
     def cost(self, energy_j: float, latency_s: float, eta: float) -> float:
         """Weighted, normalised cost of one frame (lower is better)."""
-        missed = latency_s > self.deadline_s
-        return (
-            eta * energy_j / self.e_ref_j
-            + (1.0 - eta) * latency_s / self.t_ref_s
-            + (self.miss_penalty if missed else 0.0)
-        )
+        return float(self.costs(np.asarray(energy_j), np.asarray(latency_s), eta))
+
+    def costs(self, energy_j: np.ndarray, latency_s: np.ndarray, eta: float) -> np.ndarray:
+        """:meth:`cost` of many frames (or candidate actions) at once."""
+        missed = np.where(latency_s > self.deadline_s, self.miss_penalty, 0.0)
+        return eta * energy_j / self.e_ref_j + (1.0 - eta) * latency_s / self.t_ref_s + missed
