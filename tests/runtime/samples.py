@@ -1,4 +1,4 @@
-"""Deterministic sample messages of every dvfo_msgs type and sensor_msgs/Image, for wire tests."""
+"""Deterministic sample messages of every dvfo_msgs type and the sensor_msgs images, for wire tests."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ TYPES = [
     "dvfo_msgs/msg/DvfsAction",
     "dvfo_msgs/msg/Telemetry",
     "sensor_msgs/msg/Image",
+    "sensor_msgs/msg/CompressedImage",
 ]
 
 MEGABYTE = 1_000_000
@@ -63,6 +64,9 @@ def make_sample(type_name: str, seq: int = 1) -> Any:
         msg.bandwidth_mbps, msg.rtt_ms, msg.xi, msg.payload_bytes = 2.0, 20.0, 0.25, 4096
         msg.head_ms, msg.edge_tail_ms, msg.transmit_ms, msg.cloud_ms = 10.0, 5.0, 16.0, 1.0
         msg.latency_ms, msg.energy_j, msg.deadline_missed = 33.0, 0.25, False
+    elif type_name.endswith("CompressedImage"):
+        msg.format = "rgb8; jpeg compressed bgr8"
+        msg.data = rng.integers(0, 256, 40_000, dtype=np.uint8)
     elif type_name.endswith("Image"):
         msg.height, msg.width, msg.encoding, msg.is_bigendian = 500, 500, "rgb8", 0
         msg.step = 1500

@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from dvfo_core.errors import ConfigError
+from dvfo_core.images import image_from_msg as image_from_msg  # re-exported; its home is images
+from dvfo_core.images import msg_to_rgb, rgb
 
 SOURCES = ("pattern", "mnist", "digits", "folder", "video", "bag")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".tif", ".tiff"}
@@ -33,14 +35,6 @@ def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
     from PIL import Image
 
     return np.asarray(Image.fromarray(image).resize((width, height), Image.BILINEAR))
-
-
-def _rgb(image: np.ndarray) -> np.ndarray:
-    if image.ndim == 2:
-        return np.repeat(image[:, :, None], 3, axis=2)
-    if image.ndim == 3 and image.shape[2] == 4:
-        return image[:, :, :3]
-    return image
 
 
 def pattern(width: int, height: int) -> Iterator[Frame]:
@@ -74,7 +68,7 @@ def dataset(name: str, width: int, height: int, loop: bool, seed: int = 0) -> It
     def frames() -> Iterator[Frame]:
         while True:
             for i in order:
-                yield Frame(_resize(_rgb(raw[i]), width, height), int(labels[i]), int(i))
+                yield Frame(_resize(rgb(raw[i]), width, height), int(labels[i]), int(i))
             if not loop:
                 return
 
@@ -119,31 +113,16 @@ def video(path: str, width: int, height: int, loop: bool) -> Iterator[Frame]:
 
 
 def bag(path: str, topic: str, width: int, height: int, loop: bool) -> Iterator[Frame]:
-    """``sensor_msgs/Image`` messages replayed from a rosbag2 (MCAP or sqlite3)."""
+    """``sensor_msgs/Image`` or ``sensor_msgs/CompressedImage`` messages replayed from a rosbag2
+    (MCAP or sqlite3), in any encoding :mod:`dvfo_core.images` reads."""
     from dvfo_core.bag import read_topic
 
     while True:
         n = 0
         for n, (_t, msg) in enumerate(read_topic(path, topic)):
-            yield Frame(_resize(image_from_msg(msg), width, height), -1, n)
+            yield Frame(_resize(msg_to_rgb(msg), width, height), -1, n)
         if not loop:
             return
-
-
-def image_from_msg(msg: object) -> np.ndarray:
-    """``sensor_msgs/Image`` (rgb8, bgr8, mono8) -> ``(H, W, 3)`` uint8 RGB."""
-    enc = str(msg.encoding)  # type: ignore[attr-defined]
-    h, w, step = int(msg.height), int(msg.width), int(msg.step)  # type: ignore[attr-defined]
-    data = np.frombuffer(bytes(msg.data), np.uint8)  # type: ignore[attr-defined]
-    channels = {"rgb8": 3, "bgr8": 3, "mono8": 1}.get(enc)
-    if channels is None:
-        raise ConfigError(f"unsupported image encoding {enc!r} (rgb8, bgr8, mono8)")
-    if step < w * channels or data.size < h * step:
-        raise ConfigError(f"image data of {data.size} bytes is too short for {h}x{w} {enc}, step {step}")
-    img = data[: h * step].reshape(h, step)[:, : w * channels].reshape(h, w, channels)
-    if enc == "bgr8":
-        img = img[:, :, ::-1]
-    return _rgb(img[:, :, 0] if channels == 1 else img)
 
 
 def open_source(

@@ -19,3 +19,15 @@ class DeviceError(DvfoError):
 
 class PayloadError(DvfoError):
     """A feature map payload is malformed: wrong shape, dtype, indices, or corrupt bytes."""
+
+
+class ImageError(ConfigError):
+    """An image message cannot be converted: unsupported encoding or format, or a malformed buffer.
+
+    ``encoding`` is the message's ``encoding`` (``sensor_msgs/Image``) or ``format``
+    (``sensor_msgs/CompressedImage``), so a node can report each bad one once.
+    """
+
+    def __init__(self, message: str, encoding: str = "") -> None:
+        super().__init__(message)
+        self.encoding = str(encoding)

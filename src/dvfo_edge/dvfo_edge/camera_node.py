@@ -1,12 +1,26 @@
-"""camera: publishes ``sensor_msgs/Image`` on ``/camera/image_raw`` from a test pattern, a labelled
-data set, an image folder, a video file or a rosbag2 replay. Any camera driver can replace it."""
+"""camera: publishes ``sensor_msgs/Image`` on ``/camera/image_raw`` (or, with ``image_transport:
+compressed``, ``sensor_msgs/CompressedImage`` on ``/camera/image_raw/compressed``) from a test
+pattern, a labelled data set, an image folder, a video file or a rosbag2 replay. Any camera driver
+can replace it."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
 
+import numpy as np
+
 from dvfo_core.camera import SOURCES, Frame, open_source
+from dvfo_core.errors import ConfigError
+from dvfo_core.images import (
+    COMPRESSED_FORMATS,
+    IMAGE_TRANSPORTS,
+    JPEG_QUALITY,
+    RAW_ENCODINGS,
+    canonical_encoding,
+    compress,
+    encode,
+)
 from dvfo_core.runtime.diagnostics import WARN, Diagnostics, Status
 from dvfo_core.runtime.node_main import run_node
 from dvfo_core.runtime.params import ParamSpec
@@ -19,12 +33,21 @@ PARAMS = [
     ParamSpec("rate_hz", 10.0, "frames per second", min=0.1, max=1000.0),
     ParamSpec("width", 224, "output width in pixels (0: keep the source's)", min=0),
     ParamSpec("height", 224, "output height in pixels (0: keep the source's)", min=0),
-    ParamSpec("encoding", "rgb8", "image encoding", choices=["rgb8", "bgr8", "mono8"]),
+    ParamSpec("encoding", "rgb8", "sensor_msgs/image_encodings name", choices=list(RAW_ENCODINGS)),
+    ParamSpec(
+        "image_transport",
+        "raw",
+        "raw: sensor_msgs/Image on /camera/image_raw; compressed: sensor_msgs/CompressedImage"
+        " on /camera/image_raw/compressed",
+        choices=list(IMAGE_TRANSPORTS),
+    ),
+    ParamSpec("compressed.format", "jpeg", "codec of compressed images", choices=list(COMPRESSED_FORMATS)),
+    ParamSpec("compressed.jpeg_quality", JPEG_QUALITY, "JPEG quality of compressed images", min=1, max=100),
     ParamSpec("frame_id", "camera", "header.frame_id of the images"),
     ParamSpec("loop", True, "restart the source at its end"),
     ParamSpec("count", 0, "stop after this many frames (0: never)", min=0),
     ParamSpec("wait_for_subscribers", False, "publish only once something subscribes to the images"),
-    ParamSpec("qos.image", "sensor_data", "QoS preset of /camera/image_raw"),
+    ParamSpec("qos.image", "sensor_data", "QoS preset of the image topic"),
 ]
 
 
@@ -40,10 +63,12 @@ class Camera:
         p = node.declare_all(PARAMS)
         self.params = p
         self.frames: Iterator[Frame] | None = None
-        self.image_pub = node.publisher("sensor_msgs/msg/Image", "/camera/image_raw", p["qos.image"])
+        self.compressed = p["image_transport"] == "compressed"
+        image_type, topic = IMAGE_TRANSPORTS[p["image_transport"]]
+        self.image_pub = node.publisher(image_type, topic, p["qos.image"])
         # labels are small and must not be lost: reliable, whatever the image QoS
         self.label_pub = node.publisher("dvfo_msgs/msg/GroundTruth", "/camera/ground_truth", "default")
-        self.Image = node.msg("sensor_msgs/msg/Image")
+        self.Image = node.msg(image_type)
         self.GroundTruth = node.msg("dvfo_msgs/msg/GroundTruth")
         self.published = 0
         self.exhausted = False
@@ -54,10 +79,13 @@ class Camera:
     def on_configure(self) -> None:
         """Open the source (a missing file or bag fails the transition)."""
         p = self.params
+        if canonical_encoding(p["encoding"]).startswith("yuv422") and p["width"] % 2 and not self.compressed:
+            raise ConfigError(f"camera: {p['encoding']} needs an even width, not {p['width']}")
         self.frames = open_source(p["source"], p["path"], p["width"], p["height"], p["loop"], p["bag_topic"])
         self.published, self.exhausted = 0, False
         self.node.logger.info(
             f"camera: {p['source']} at {p['rate_hz']} Hz, {p['width']}x{p['height']} {p['encoding']}"
+            + (f", {p['compressed.format']} compressed" if self.compressed else "")
         )
 
     def on_cleanup(self) -> None:
@@ -65,21 +93,24 @@ class Camera:
         self.frames = None
 
     def to_msg(self, frame: Frame, stamp: object) -> object:
-        """The ``sensor_msgs/Image`` of a frame in the configured encoding."""
-        enc = self.params["encoding"]
-        img = frame.image
-        if enc == "bgr8":
-            img = img[:, :, ::-1]
-        elif enc == "mono8":
-            img = (img.astype("float32") @ [0.299, 0.587, 0.114]).round().astype("uint8")
+        """The ``sensor_msgs/Image`` of a frame in the configured encoding, or its
+        ``sensor_msgs/CompressedImage`` (``image_transport: compressed``)."""
+        p = self.params
         msg = self.Image()
         msg.header.stamp = stamp
-        msg.header.frame_id = self.params["frame_id"]
-        msg.height, msg.width = int(img.shape[0]), int(img.shape[1])
-        msg.encoding = enc
+        msg.header.frame_id = p["frame_id"]
+        if self.compressed:
+            data, msg.format = compress(
+                frame.image, p["compressed.format"], p["encoding"], p["compressed.jpeg_quality"]
+            )
+            msg.data = data if self.node.runtime == "rclpy" else np.frombuffer(data, np.uint8)
+            return msg
+        pixels, step = encode(frame.image, p["encoding"])
+        msg.height, msg.width = int(frame.image.shape[0]), int(frame.image.shape[1])
+        msg.encoding = p["encoding"]
         msg.is_bigendian = 0
-        msg.step = int(img.shape[1] * (1 if enc == "mono8" else 3))
-        msg.data = img.tobytes() if self.node.runtime == "rclpy" else img.reshape(-1)
+        msg.step = step
+        msg.data = pixels.tobytes() if self.node.runtime == "rclpy" else pixels
         return msg
 
     def tick(self) -> None:

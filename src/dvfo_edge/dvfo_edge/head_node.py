@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from dvfo_core.camera import image_from_msg
 from dvfo_core.device.network import NetworkModel, RadioModel, load_trace
 from dvfo_core.edge_pipeline import Accountant, EdgePipeline, FrameResult
-from dvfo_core.errors import ConfigError
+from dvfo_core.errors import ImageError
 from dvfo_core.governor import GAP_POLICY, PeriodEstimator
-from dvfo_core.runtime.diagnostics import WARN, Diagnostics, Status
+from dvfo_core.images import IMAGE_TRANSPORTS, msg_to_rgb
+from dvfo_core.runtime.diagnostics import ERROR, WARN, Diagnostics, Status
 from dvfo_core.runtime.msgs import as_array
 from dvfo_core.runtime.node_main import run_node
 from dvfo_core.runtime.params import ParamSpec
@@ -46,7 +46,14 @@ PARAMS = [
     ParamSpec(
         "cloud_timeout_ms", 500.0, "wall-clock wait for the cloud before the edge-only fallback", min=1.0
     ),
-    ParamSpec("qos.image", "sensor_data", "QoS preset of /camera/image_raw"),
+    ParamSpec(
+        "image_transport",
+        "raw",
+        "raw: sensor_msgs/Image on /camera/image_raw; compressed: sensor_msgs/CompressedImage"
+        " (jpeg, png) on /camera/image_raw/compressed",
+        choices=list(IMAGE_TRANSPORTS),
+    ),
+    ParamSpec("qos.image", "sensor_data", "QoS preset of the image topic"),
     ParamSpec("qos.feature_map", "default", "QoS preset of /dvfo/feature_map"),
     ParamSpec("qos.cloud_result", "default", "QoS preset of /dvfo/cloud_result"),
     ParamSpec("qos.result", "default", "QoS preset of /dvfo/result and /dvfo/telemetry"),
@@ -81,7 +88,7 @@ class Head:
             "offloaded": 0,
             "fallback": 0,
             "cloud_rejected": 0,
-            "bad_images": 0,
+            "bad_images": 0,  # frames dropped: unsupported encoding or undecodable data
             "routes_substituted": 0,
         }
         self.msgs = {
@@ -90,14 +97,16 @@ class Head:
         self.fm_pub = node.publisher("dvfo_msgs/msg/FeatureMap", "/dvfo/feature_map", p["qos.feature_map"])
         self.result_pub = node.publisher("dvfo_msgs/msg/InferenceResult", "/dvfo/result", p["qos.result"])
         self.tel_pub = node.publisher("dvfo_msgs/msg/Telemetry", "/dvfo/telemetry", p["qos.result"])
-        node.subscribe("sensor_msgs/msg/Image", "/camera/image_raw", self.on_image, p["qos.image"])
+        self.bad_encodings: set[str] = set()  # each reported once (log line + /diagnostics ERROR)
+        image_type, image_topic = IMAGE_TRANSPORTS[p["image_transport"]]
+        node.subscribe(image_type, image_topic, self.on_image, p["qos.image"])
         node.subscribe("dvfo_msgs/msg/DvfsAction", "/dvfo/action", self.on_action, "default")
         node.subscribe(
             "dvfo_msgs/msg/CloudResult", "/dvfo/cloud_result", self.on_cloud, p["qos.cloud_result"]
         )
         node.timer(0.002, self.tick)
-        diag = Diagnostics(node, hardware_id=f"head:{p['device']}")
-        diag.add("inference", self.status)
+        self.diag = Diagnostics(node, hardware_id=f"head:{p['device']}")
+        self.diag.add("inference", self.status)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def on_configure(self) -> None:
@@ -165,13 +174,12 @@ class Head:
         return self.node.subscriber_count(self.fm_pub) > 0 and time.monotonic() >= self.cloud_down_until
 
     def on_image(self, msg: Any) -> None:
-        """Run one frame."""
+        """Run one frame (``sensor_msgs/Image`` or ``CompressedImage``); drop one it cannot read."""
         self.callback_start = time.monotonic()
         try:
-            image = image_from_msg(msg)
-        except ConfigError as exc:
-            self.counts["bad_images"] += 1
-            self.node.logger.warning(f"head: dropping image: {exc}")
+            image = msg_to_rgb(msg)
+        except ImageError as exc:
+            self.drop_image(exc)
             return
         self.counts["frames"] += 1
         self.camera.add(stamp_to_ns(msg.header.stamp))
@@ -193,6 +201,17 @@ class Head:
         now = time.monotonic()
         self.sends.append((now + (started.send_after_s if self.p["shape_link"] else 0.0), fm))
         self.node_ms[started.seq] = (now - self.callback_start) * 1e3
+
+    def drop_image(self, exc: ImageError) -> None:
+        """Count a frame that cannot be read; the first of each encoding is logged once and
+        published once on /diagnostics as an ERROR naming it, the rest are only counted."""
+        self.counts["bad_images"] += 1
+        if exc.encoding in self.bad_encodings:
+            return
+        self.bad_encodings.add(exc.encoding)
+        self.node.logger.error(f"head: dropping frames: {exc} (reported once per encoding)")
+        values = {"encoding": exc.encoding, "bad_images": self.counts["bad_images"]}
+        self.diag.report("image input", Status(ERROR, f"dropping frames: {exc}", values))
 
     def on_cloud(self, msg: Any) -> None:
         """Fuse a cloud answer addressed to this robot."""
@@ -278,6 +297,7 @@ class Head:
         values = dict(self.counts)
         values["pending"] = len(self.pipeline.pending)
         values["xi"] = self.action.xi
+        values["bad_encodings"] = ", ".join(sorted(self.bad_encodings))
         if not self.cloud_up():
             return Status(WARN, "cloud unreachable: edge-only", values)
         return Status(message="running", values=values)

@@ -44,8 +44,6 @@ class Diagnostics:
 
     def publish(self) -> None:
         """Run the checks and publish one ``DiagnosticArray`` now."""
-        msg = self._array()
-        msg.header.stamp = self.node.stamp()
         statuses = []
         state = self.node.lifecycle_state
         for name, check in self._checks:
@@ -57,12 +55,25 @@ class Diagnostics:
                 except Exception as exc:  # a failing check is itself a diagnostic
                     result = Status(ERROR, f"check failed: {exc}")
             result.values.setdefault("lifecycle_state", state)
-            st = self._status()
-            st.level = getattr(self._status, result.level)
-            st.name = f"{self.node.name}: {name}"
-            st.message = result.message
-            st.hardware_id = self.hardware_id
-            st.values = [self._kv(key=str(k), value=str(v)) for k, v in result.values.items()]
-            statuses.append(st)
+            statuses.append(self._status_msg(name, result))
+        self._publish(statuses)
+
+    def report(self, name: str, status: Status) -> None:
+        """Publish one event now, outside the periodic checks: a ``DiagnosticArray`` holding
+        only ``status`` under ``<node>: <name>`` (e.g. the first frame of a bad encoding)."""
+        self._publish([self._status_msg(name, status)])
+
+    def _status_msg(self, name: str, result: Status) -> Any:
+        st = self._status()
+        st.level = getattr(self._status, result.level)
+        st.name = f"{self.node.name}: {name}"
+        st.message = result.message
+        st.hardware_id = self.hardware_id
+        st.values = [self._kv(key=str(k), value=str(v)) for k, v in result.values.items()]
+        return st
+
+    def _publish(self, statuses: list[Any]) -> None:
+        msg = self._array()
+        msg.header.stamp = self.node.stamp()
         msg.status = statuses
         self._pub.publish(msg)
