@@ -33,7 +33,7 @@ def test_report_writes_tables_targets_experiments_and_figures(
         "## Targets",
         "## Thinking-while-moving vs blocking",
         "## Generalisation to unseen traces",
-        "## Flat vs factored Q-head",
+        "## Q-heads: flat, factored, routed",
         "## Decision time",
         "| jetson-nano | MAXN | resnet18 | 2 Mbps |",
         "## Per scenario at eta = 0.9 (energy first)",
@@ -52,5 +52,6 @@ def test_report_writes_tables_targets_experiments_and_figures(
         assert (tmp_path / "figures" / fig).stat().st_size > 10_000
     curves = (tmp_path / "figures" / "twm_vs_blocking_curves.csv").read_text()
     assert "thinking-while-moving," in curves and "blocking," in curves
-    assert set(result["heads"]) == {"flat", "factored"}
-    assert result["heads"]["factored"]["outputs"] < result["heads"]["flat"]["outputs"]
+    assert set(result["heads"]) == {"flat", "factored", "routed"}
+    outputs = {h: result["heads"][h]["outputs"] for h in result["heads"]}
+    assert outputs["factored"] < outputs["routed"] < outputs["flat"]

@@ -13,6 +13,7 @@ import torch
 from dvfo_core.device.profiles import load_profile
 from dvfo_core.learning.agents import export_policy, make_dqn
 from dvfo_core.learning.env import DvfoEnv
+from dvfo_core.learning.heads import HEADS
 from dvfo_core.learning.observation import OBS_SIZE, FrameTelemetry, ObservationBuilder
 from dvfo_core.learning.policy import Policy, PolicyError, PolicyMeta
 from dvfo_core.world.build import World
@@ -29,7 +30,7 @@ def _policy(world: World, head: str) -> tuple[Policy, object]:
     return export_policy(model, meta), model
 
 
-@pytest.mark.parametrize("head", ["flat", "factored"])
+@pytest.mark.parametrize("head", HEADS)
 def test_exported_numpy_policy_computes_the_sb3_q_values(world: World, head: str) -> None:
     policy, model = _policy(world, head)
     obs = np.random.default_rng(0).uniform(-1, 1, (16, OBS_SIZE)).astype(np.float32)
@@ -38,6 +39,11 @@ def test_exported_numpy_policy_computes_the_sb3_q_values(world: World, head: str
     for o, q in zip(obs, q_sb3, strict=True):
         np.testing.assert_allclose(policy.q_values(o), q, rtol=1e-4, atol=1e-5)
         assert policy.act(o).index == int(np.argmax(q))
+        routes = np.zeros(len(policy.meta.table.routes), bool)
+        routes[0] = True  # only the plain model is runnable: the argmax over its actions
+        chosen = policy.act(o, routes)
+        assert chosen.action.xi == 0.0
+        assert chosen.index == max(range(len(q)), key=lambda i: q[i] if i % len(routes) == 0 else -np.inf)
 
 
 def test_save_load_round_trip_keeps_weights_and_metadata(world: World, tmp_path: Path) -> None:

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from dvfo_core.learning.agents import FactoredHead
+from dvfo_core.learning.agents import FactoredHead, RoutedHead
+from dvfo_core.learning.heads import HEADS
 from dvfo_core.learning.policy import Policy
 from dvfo_core.learning.training import TrainSpec, train
 from dvfo_core.world.build import World
@@ -71,7 +72,30 @@ def test_factored_head_expands_to_the_joint_q_vector() -> None:
         torch.testing.assert_close(q[:, flat], expected)
 
 
-@pytest.mark.parametrize("head", ["flat", "factored"])
+def test_routed_head_gives_each_route_its_own_clock_advantages() -> None:
+    branches = (2, 3, 2, 4)  # cpu, gpu, emc, route
+    head = RoutedHead(5, branches, [8], torch.nn.ReLU)
+    x = torch.randn(3, 5)
+    q = head(x)
+    assert q.shape == (3, 2 * 3 * 2 * 4)
+    z = head.trunk(x)
+    assert z.shape == (3, 1 + 4 + 4 * (2 + 3 + 2))
+
+    def centred(a: torch.Tensor) -> torch.Tensor:
+        return a - a.mean(-1, keepdim=True)
+
+    v, a_r = z[:, 0], centred(z[:, 1:5])
+    per_route = z[:, 5:].view(3, 4, 7)
+    a_c, a_g, a_e = centred(per_route[..., :2]), centred(per_route[..., 2:5]), centred(per_route[..., 5:])
+    for flat in range(48):
+        i, rest = divmod(flat, 24)
+        j, rest = divmod(rest, 8)
+        k, r = divmod(rest, 4)
+        expected = v + a_r[:, r] + a_c[:, r, i] + a_g[:, r, j] + a_e[:, r, k]
+        torch.testing.assert_close(q[:, flat], expected)
+
+
+@pytest.mark.parametrize("head", HEADS)
 def test_trained_policy_carries_its_metadata(world: World, head: str, tmp_path: Path) -> None:
     res = train(world, LinkSampler(), _spec(head=head), progress=False)
     path = res.policy.save(tmp_path / f"{head}.npz")

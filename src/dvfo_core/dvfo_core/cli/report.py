@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from dvfo_core.errors import ConfigError
+from dvfo_core.learning.heads import DEFAULT_HEAD, HEADS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--steps", type=int, default=30_000, help="training budget per learned policy")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--head", default="factored", choices=["flat", "factored"])
+    p.add_argument("--head", default=DEFAULT_HEAD, choices=HEADS)
     p.add_argument(
         "--experiments",
         nargs="*",

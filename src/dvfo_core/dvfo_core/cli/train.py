@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from dvfo_core.errors import ConfigError
+from dvfo_core.learning.heads import DEFAULT_HEAD, HEADS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -40,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="which learned method to train (default dvfo)",
     )
     p.add_argument(
-        "--head", default="factored", choices=["flat", "factored"], help="Q-network head (default factored)"
+        "--head", default=DEFAULT_HEAD, choices=HEADS, help=f"Q-network head (default {DEFAULT_HEAD})"
     )
     p.add_argument(
         "--blocking", action="store_true", help="blocking decisions instead of thinking-while-moving"

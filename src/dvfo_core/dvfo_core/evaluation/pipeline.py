@@ -18,8 +18,9 @@ from dvfo_core.device.network import BandwidthTrace, NetworkModel, RadioModel, l
 from dvfo_core.errors import ConfigError
 from dvfo_core.evaluation.evaluate import evaluate, summarise
 from dvfo_core.evaluation.methods import build_controllers, check_methods, unavailable
+from dvfo_core.learning.heads import DEFAULT_HEAD
 from dvfo_core.learning.learned import LEARNED, learned_table
-from dvfo_core.learning.policy import DEFAULT_HEAD, Policy, PolicyError, shipped_policy_path
+from dvfo_core.learning.policy import Policy, PolicyError, shipped_policy_path
 from dvfo_core.learning.training import TrainSpec, train
 from dvfo_core.world.build import World
 from dvfo_core.world.cost import check_eta

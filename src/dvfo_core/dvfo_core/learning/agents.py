@@ -1,16 +1,21 @@
 """DQN agents (stable-baselines3) for the governor, training loop helpers and export to a policy file.
 
-Two Q-heads over the same joint action space ``cpu x gpu x emc x xi``:
+Three Q-heads over the same joint action space ``cpu x gpu x emc x route``:
 
 * ``flat`` — the paper's DQN: one output per joint action;
 * ``factored`` — a branching head: one state value ``V`` plus one advantage vector per domain,
   ``Q(s, a) = V(s) + sum_d (A_d(s, a_d) - mean A_d(s))``. Outputs grow with the *sum* of the
   branch sizes instead of their product, and the greedy action is one argmax per branch. It cannot
-  express interactions between domains (e.g. "high GPU clock only pays at low xi") except through
-  the state, which is why both are kept and measured (docs/agent.md).
+  express interactions between domains (e.g. "a low GPU clock only pays while the cloud works")
+  except through the state;
+* ``routed`` — the branching head with clock advantages per route:
+  ``Q(s, a) = V(s) + A_r(s, r) + sum_d A_d(s, r, a_d)`` (each advantage centred). Outputs grow with
+  ``routes x sum of clock branches``; it expresses the one interaction that matters most — which
+  clocks suit which route — and keeps the clock domains additive given the route.
 
-Both expand to the flat joint Q-vector inside the network, so stable-baselines3's DQN (TD target,
-epsilon-greedy, replay) is used unchanged.
+All expand to the flat joint Q-vector inside the network (:func:`~dvfo_core.learning.policy.joint_q`
+is the numpy twin of the same formula), so stable-baselines3's DQN (TD target, epsilon-greedy,
+replay) is used unchanged. docs/agent.md compares them.
 """
 
 from __future__ import annotations
@@ -30,7 +35,8 @@ from torch import nn
 from tqdm import tqdm
 
 from dvfo_core.errors import ConfigError
-from dvfo_core.learning.policy import DEFAULT_HEAD, HEADS, Policy, PolicyMeta
+from dvfo_core.learning.heads import DEFAULT_HEAD, HEADS
+from dvfo_core.learning.policy import Policy, PolicyMeta
 
 #: Default DQN hyper-parameters (docs/agent.md explains each choice).
 DQN_DEFAULTS: dict[str, Any] = {
@@ -75,37 +81,91 @@ class FactoredHead(nn.Module):
         return q.reshape(z.shape[0], -1)
 
 
+class RoutedHead(nn.Module):
+    """MLP trunk -> ``[V, A_route, A_cpu|route, A_gpu|route, A_emc|route]`` -> flat joint Q-values."""
+
+    def __init__(
+        self,
+        features_dim: int,
+        branches: tuple[int, ...],
+        net_arch: list[int],
+        activation_fn: type[nn.Module],
+    ) -> None:
+        super().__init__()
+        self.branches = tuple(int(b) for b in branches)
+        nc, ng, ne, nr = self.branches
+        n_out = 1 + nr + nr * (nc + ng + ne)
+        self.trunk = nn.Sequential(*create_mlp(features_dim, n_out, net_arch, activation_fn))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Joint Q-values ``(B, prod(branches))`` in the action table's flat order (route fastest)."""
+        z = self.trunk(x)
+        nc, ng, ne, nr = self.branches
+        b = z.shape[0]
+
+        def centred(t: torch.Tensor) -> torch.Tensor:
+            return t - t.mean(dim=-1, keepdim=True)
+
+        v = z[:, :1]
+        a_r = centred(z[:, 1 : 1 + nr])
+        clocks = z[:, 1 + nr :].view(b, nr, nc + ng + ne)
+        a_c = centred(clocks[..., :nc]).permute(0, 2, 1)  # (B, nc, nr)
+        a_g = centred(clocks[..., nc : nc + ng]).permute(0, 2, 1)
+        a_e = centred(clocks[..., nc + ng :]).permute(0, 2, 1)
+        q = (
+            v.view(b, 1, 1, 1, 1)
+            + a_r.view(b, 1, 1, 1, nr)
+            + a_c.view(b, nc, 1, 1, nr)
+            + a_g.view(b, 1, ng, 1, nr)
+            + a_e.view(b, 1, 1, ne, nr)
+        )
+        return q.reshape(b, -1)
+
+
+#: Branching heads by name (the flat head is SB3's own MLP).
+BRANCHING_HEADS: dict[str, type[nn.Module]] = {"factored": FactoredHead, "routed": RoutedHead}
+
+
 class FactoredQNetwork(QNetwork):
     """SB3 Q-network whose head is a :class:`FactoredHead`."""
 
-    def __init__(self, *args: Any, branches: tuple[int, ...] = (), **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, branches: tuple[int, ...] = (), head: str = "factored", **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.branches = tuple(branches)
+        self.head = head
         if int(np.prod(self.branches)) != int(self.action_space.n):
             raise ConfigError(f"branches {self.branches} do not multiply to {self.action_space.n} actions")
-        self.q_net = FactoredHead(self.features_dim, self.branches, self.net_arch, self.activation_fn)
+        make_head = BRANCHING_HEADS[head]
+        self.q_net = make_head(self.features_dim, self.branches, self.net_arch, self.activation_fn)
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
         data["branches"] = self.branches
+        data["head"] = self.head
         return data
 
 
 class FactoredDQNPolicy(DQNPolicy):
-    """DQN policy with a factored (branching) Q-head; pass ``branches`` in ``policy_kwargs``."""
+    """DQN policy with a branching Q-head; pass ``branches`` and ``head`` in ``policy_kwargs``."""
 
-    def __init__(self, *args: Any, branches: tuple[int, ...] = (), **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, branches: tuple[int, ...] = (), head: str = "factored", **kwargs: Any
+    ) -> None:
         self.branches = tuple(branches)
+        self.head = head
         super().__init__(*args, **kwargs)
 
     def make_q_net(self) -> QNetwork:
-        """Build a :class:`FactoredQNetwork` with this policy's branches."""
+        """Build a :class:`FactoredQNetwork` with this policy's branches and head."""
         net_args = self._update_features_extractor(self.net_args, features_extractor=None)
-        return FactoredQNetwork(**net_args, branches=self.branches).to(self.device)
+        return FactoredQNetwork(**net_args, branches=self.branches, head=self.head).to(self.device)
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
         data["branches"] = self.branches
+        data["head"] = self.head
         return data
 
 
@@ -122,9 +182,10 @@ def make_dqn(
     kwargs = {**DQN_DEFAULTS, **overrides}
     policy_kwargs: dict[str, Any] = {"net_arch": list(NET_ARCH)}
     policy: Any = "MlpPolicy"
-    if head == "factored":
+    if head in BRANCHING_HEADS:
         policy = FactoredDQNPolicy
         policy_kwargs["branches"] = env.unwrapped.table.branches
+        policy_kwargs["head"] = head
     return DQN(
         policy,
         env,
@@ -140,7 +201,7 @@ def make_dqn(
 def export_policy(model: DQN, meta: PolicyMeta) -> Policy:
     """The online Q-network of ``model`` as a numpy :class:`Policy` carrying ``meta``."""
     q = model.q_net.q_net
-    seq = q.trunk if isinstance(q, FactoredHead) else q
+    seq = q.trunk if isinstance(q, tuple(BRANCHING_HEADS.values())) else q
     linears = [m for m in seq if isinstance(m, nn.Linear)]
     acts = [m for m in seq if not isinstance(m, nn.Linear)]
     if any(not isinstance(a, nn.ReLU) for a in acts):

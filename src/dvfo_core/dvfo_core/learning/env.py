@@ -54,6 +54,7 @@ class DvfoEnv(gym.Env):
         concurrent: bool = True,
         episode_frames: int = 200,
         eta: float | None = None,
+        eta_every: int = 0,
         decision_s: float = 0.0,
         gap: GapPolicy = GapPolicy.DROP,
         seed: int | None = None,
@@ -66,6 +67,7 @@ class DvfoEnv(gym.Env):
         self.concurrent = concurrent
         self.episode_frames = int(episode_frames)
         self.fixed_eta = eta
+        self.eta_every = int(eta_every)
         self.decision_s = float(decision_s)
         self.gap = GapPolicy(gap)
         self.action_space = gym.spaces.Discrete(table.size)
@@ -140,6 +142,8 @@ class DvfoEnv(gym.Env):
         self._k += 1
         self.last_outcome = out
         cost = self.world.cost.cost(out.energy_j, out.latency_s, self.eta)
+        if self.eta_every > 0 and self.fixed_eta is None and self._k % self.eta_every == 0:
+            self.eta = float(self._rng.uniform(0.0, 1.0))  # the user moves the knob: seen in the next obs
         truncated = self._k >= self.episode_frames + (2 if self.concurrent else 1)
         info = {
             "cost": cost,

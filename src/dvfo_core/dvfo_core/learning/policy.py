@@ -26,6 +26,7 @@ import numpy as np
 
 from dvfo_core.device.base import FrequencyTable
 from dvfo_core.errors import ConfigError
+from dvfo_core.learning.heads import HEADS
 from dvfo_core.learning.observation import OBS_NAMES
 from dvfo_core.paths import artifacts_dir
 from dvfo_core.world.actions import ActionTable, FrameAction
@@ -34,9 +35,6 @@ from dvfo_core.world.frame import ACCOUNTING
 
 FORMAT = "dvfo-policy"
 FORMAT_VERSION = 2  #: 2: actions choose a route (split, xi); energy per camera period
-HEADS = ("flat", "factored")
-#: The head ``dvfo train`` uses unless told otherwise (measured in docs/results.md).
-DEFAULT_HEAD = "factored"
 
 
 class PolicyError(ConfigError):
@@ -152,7 +150,7 @@ class Policy:
                     f"policy for {meta.device}/{meta.model}: layer {i} has shape {w.shape}/{b.shape}"
                 )
             n_in = w.shape[1]
-        want = meta.table.size if meta.head == "flat" else 1 + sum(meta.table.branches)
+        want = head_outputs(meta.head, meta.table.branches)
         if n_in != want:
             raise PolicyError(
                 f"policy for {meta.device}/{meta.model}: output size {n_in} does not fit the "
@@ -213,10 +211,7 @@ class Policy:
 
     def q_values(self, obs: np.ndarray) -> np.ndarray:
         """Q-value of every joint action (flat order) for one observation."""
-        x = self._trunk(obs)
-        if self.meta.head == "flat":
-            return x
-        return _factored_q(x, self.meta.table.branches)
+        return joint_q(self._trunk(obs), self.meta.table.branches, self.meta.head)
 
     def _trunk(self, obs: np.ndarray) -> np.ndarray:
         x = np.asarray(obs, dtype=np.float32)
@@ -242,32 +237,55 @@ class Policy:
         obs = np.asarray(obs, dtype=np.float32)
         if obs.shape != (len(OBS_NAMES),) or not np.isfinite(obs).all():
             return Decision(self.safe_action, -1, True)
-        out = self._trunk(obs)
         table = self.meta.table
-        if self.meta.head == "flat":
-            if routes is not None:
-                out = np.where(np.tile(routes, table.size // len(routes)), out, -np.inf)
-            index = int(np.argmax(out))
-        else:  # the joint argmax of V + sum_d A_d decomposes into one argmax per branch
-            pos, start = [], 1
-            for d, n in enumerate(table.branches):
-                adv = out[start : start + n]
-                if d == 3 and routes is not None:
-                    adv = np.where(routes, adv, -np.inf)
-                pos.append(int(np.argmax(adv)))
-                start += n
-            index = table.index(*pos)
+        q = self.q_values(obs)
+        if routes is not None:  # route is the fastest-varying position of the flat order
+            q = np.where(np.tile(routes, table.size // len(routes)), q, -np.inf)
+        index = int(np.argmax(q))
         return Decision(table.action(index), index, False)
 
 
-def _factored_q(out: np.ndarray, branches: tuple[int, ...]) -> np.ndarray:
-    """Joint Q = V + sum_d (A_d - mean A_d), expanded over the flat action order."""
-    q = np.full((), out[0], dtype=np.float32)
-    start = 1
-    for n in branches:
-        adv = out[start : start + n]
-        q = q[..., None] + (adv - adv.mean())
-        start += n
+def head_outputs(head: str, branches: tuple[int, ...]) -> int:
+    """Number of network outputs of a Q-head over ``branches = (cpu, gpu, emc, route)``."""
+    nc, ng, ne, nr = branches
+    if head == "flat":
+        return nc * ng * ne * nr
+    if head == "factored":
+        return 1 + nc + ng + ne + nr
+    return 1 + nr + nr * (nc + ng + ne)  # routed
+
+
+def joint_q(out: np.ndarray, branches: tuple[int, ...], head: str) -> np.ndarray:
+    """The network's outputs as the joint Q-vector in flat action order (route fastest).
+
+    ``factored``: ``Q = V + sum_d (A_d - mean A_d)``; ``routed``: ``Q = V + (A_r - mean A_r) +
+    sum_d (A_d|r - mean A_d|r)``, one clock advantage vector per route. The same formulas as
+    :mod:`~dvfo_core.learning.agents`' torch heads.
+    """
+    if head == "flat":
+        return out
+
+    def centred(a: np.ndarray) -> np.ndarray:
+        return a - a.mean(axis=-1, keepdims=True)
+
+    nc, ng, ne, nr = branches
+    if head == "factored":
+        q = np.full((), out[0], dtype=np.float32)
+        start = 1
+        for n in branches:
+            q = q[..., None] + centred(out[start : start + n])
+            start += n
+        return q.reshape(-1)
+    a_r = centred(out[1 : 1 + nr])
+    clocks = out[1 + nr :].reshape(nr, nc + ng + ne)
+    a_c, a_g, a_e = (centred(clocks[:, i:j]).T for i, j in ((0, nc), (nc, nc + ng), (nc + ng, nc + ng + ne)))
+    q = (
+        out[0]
+        + a_r[None, None, None, :]
+        + a_c[:, None, None, :]
+        + a_g[None, :, None, :]
+        + a_e[None, None, :, :]
+    )
     return q.reshape(-1)
 
 

@@ -12,8 +12,9 @@ import torch
 
 from dvfo_core.learning.agents import CurveCallback, export_policy, learn, load_checkpoint, make_dqn
 from dvfo_core.learning.env import DvfoEnv, NetworkSampler
+from dvfo_core.learning.heads import DEFAULT_HEAD
 from dvfo_core.learning.learned import LEARNED, learned_routes, learned_table
-from dvfo_core.learning.policy import DEFAULT_HEAD, Policy, PolicyMeta
+from dvfo_core.learning.policy import Policy, PolicyMeta
 from dvfo_core.world.build import World
 from dvfo_core.world.frame import ACCOUNTING
 
@@ -33,6 +34,7 @@ class TrainSpec:
     decision_ms: float = 1.0  #: decision time charged to blocking frames during training
     episode_frames: int = EPISODE_FRAMES
     eta: float | None = None  #: None: a random eta per episode
+    eta_every: int = 0  #: with a random eta: draw a new one every this many frames (0: once per episode)
     links: dict[str, Any] = field(default_factory=dict)  #: description of the link sampler (metadata)
     dqn: dict[str, Any] = field(default_factory=dict)  #: DQN hyper-parameter overrides
 
@@ -58,6 +60,7 @@ def make_env(world: World, sampler: NetworkSampler, spec: TrainSpec) -> DvfoEnv:
         concurrent=concurrent,
         episode_frames=spec.episode_frames,
         eta=spec.eta,
+        eta_every=spec.eta_every,
         decision_s=spec.decision_ms * 1e-3,
         gap=LEARNED[spec.method].gap,
         seed=spec.seed,

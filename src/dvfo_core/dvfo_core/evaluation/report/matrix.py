@@ -20,8 +20,8 @@ from tqdm import tqdm
 from dvfo_core.device.profiles import load_profile
 from dvfo_core.evaluation import pipeline
 from dvfo_core.evaluation.methods import METHODS
+from dvfo_core.learning.heads import DEFAULT_HEAD
 from dvfo_core.learning.learned import LEARNED
-from dvfo_core.learning.policy import DEFAULT_HEAD
 from dvfo_core.world.build import World, WorldSpec, build_world, evaluated_modes
 
 NON_ORACLE = tuple(m for m in METHODS if m not in ("dvfo", "oracle"))
