@@ -179,3 +179,9 @@ def test_the_lifecycle_command_offers_exactly_the_state_machines_transitions() -
     from dvfo_core.runtime.lifecycle import TRANSITION_LABELS, transitions
 
     assert TRANSITION_LABELS == tuple(sorted({t.label for t in transitions()}))
+
+
+def test_importing_the_head_node_loads_no_torch() -> None:
+    # the head runs a model, so configure imports torch; importing its module (tools listing the
+    # nodes, a launch file, --help) does not
+    assert _modules_after("import dvfo_edge.head_node").isdisjoint(HEAVY)

@@ -5,16 +5,24 @@ result (nothing offloaded) or a pending frame plus the payload to send; a pendin
 when the cloud answers (:meth:`EdgePipeline.on_cloud`) or its wait expires (:meth:`expire`), in
 which case the edge output alone is used (fallback).
 
-Accounting: on the digital twin every frame's stage times and edge energy are those of the modelled
-Jetson (:func:`dvfo_core.world.frame.simulate_frame` via the world's twin, network and cloud
-models, with this frame's real payload size). A fallback frame is charged the edge idling at its
-clocks until the wait expired. The real wall-clock time of each stage on this machine is kept
-next to it (``wall_ms``).
+Accounting, by backend:
+
+* twin (:class:`Accountant`): every frame's stage times and edge energy are those of the modelled
+  Jetson (:func:`dvfo_core.world.frame.simulate_frame` via the world's twin, network and cloud
+  models, with this frame's real payload size). A fallback frame is charged the edge idling at its
+  clocks until the wait expired.
+* sysfs (:class:`MeasuredAccountant`): stage times are this machine's, measured with
+  ``time.perf_counter`` around the real calls (:class:`StageTimes`); energy, power, rails, clocks,
+  temperature and utilisation are what the board reports (:class:`~dvfo_core.device.meter.BoardMeter`).
+  No figure comes from the twin.
+
+The real wall-clock time of each frame on this machine is kept either way (``wall_ms``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from dvfo_core.device.meter import BoardMeter, BoardReading
 from dvfo_core.split.codec import EncodedFeatures
 from dvfo_core.split.runner import HeadOutput, SplitRunner
 from dvfo_core.world.actions import FrameAction
@@ -40,9 +49,37 @@ class FrameResult:
     action: FrameAction
     cloud_used: bool
     fallback: bool
-    outcome: FrameOutcome  #: modelled Jetson stage times and energy (fallback included)
+    outcome: FrameOutcome  #: stage times and energy: modelled (twin) or measured (sysfs)
     wall_ms: float  #: real time on this machine from image to result
     compute_ms: float  #: real compute time on this machine (head, codec, edge tail, fusion)
+    board: BoardReading | None = None  #: what the board read back (sysfs; None on the twin)
+
+
+@dataclass
+class StageTimes:
+    """``time.perf_counter`` instants of one frame on this machine (NaN: not reached)."""
+
+    start: float  #: the image is in the head
+    head_done: float = math.nan  #: preprocessing + head + SCA + partition + encoding (plain model at xi = 0)
+    edge_done: float = math.nan  #: edge tail on the primary channels
+    sent: float = math.nan  #: payload handed to the middleware
+    answered: float = math.nan  #: the cloud's answer arrived, or the edge stopped waiting for it
+    end: float = math.nan  #: fused result
+    cloud_s: float = math.nan  #: the tail's own report: compute + queue on the server
+    mark: float = math.nan  #: the board meter's start mark (sysfs)
+
+
+@dataclass
+class FrameRun:
+    """One frame as it went on this machine, handed to the accountant when it finishes."""
+
+    action: FrameAction
+    payload_bytes: int
+    planned: FrameOutcome | None  #: the twin's modelled frame (None on sysfs)
+    times: StageTimes
+    cloud_used: bool = False
+    gave_up: bool = False  #: waited for the cloud in vain (time-out or rejection)
+    late_tail: bool = False  #: then ran the tail on every channel (xi = 1)
 
 
 @dataclass
@@ -53,8 +90,7 @@ class PendingFrame:
     stamp: Any
     head_out: HeadOutput
     edge_logits: torch.Tensor | None
-    action: FrameAction
-    outcome: FrameOutcome
+    run: FrameRun
     started_s: float
     expires_s: float
     payload: EncodedFeatures
@@ -80,6 +116,20 @@ class Accountant:
     t0_s: float = field(default_factory=time.monotonic)
     gap: GapPolicy = GapPolicy.HOLD  #: what the governing method does with the clocks between frames
     period_s: float | None = None  #: the camera's period as measured (None: the world's modelled one)
+
+    def begin(self) -> float:
+        """A frame starts (nothing to mark on the twin)."""
+        return math.nan
+
+    def plan(self, action: FrameAction, payload_bytes: float, now_s: float) -> FrameOutcome | None:
+        """The modelled frame, known as soon as the edge part ran (it paces the link shaping)."""
+        return self.outcome(action, payload_bytes, now_s)
+
+    def settle(self, run: FrameRun, cloud_timeout_s: float) -> tuple[FrameOutcome, BoardReading | None]:
+        """The finished frame's accounting: the plan, or the fallback when the cloud never answered."""
+        if run.gave_up:
+            return self.fallback(run.planned, cloud_timeout_s, run.late_tail), None
+        return run.planned, None
 
     def trace_time(self, now_s: float) -> float:
         """Seconds since the pipeline started: the position in the bandwidth trace."""
@@ -133,6 +183,70 @@ class Accountant:
         )
 
 
+@dataclass
+class MeasuredAccountant(Accountant):
+    """Frames accounted from measurements on a real Jetson (``backend: sysfs``).
+
+    Stage times come from :class:`StageTimes`; energy, power, rails, clocks, temperature and
+    utilisation from ``meter`` over the window from the frame's start mark to its result. Only the
+    link estimate (bandwidth, RTT) still comes from the configured trace; the world supplies routes
+    and the deadline, never costs.
+    """
+
+    meter: BoardMeter | None = None
+
+    def begin(self) -> float:
+        """Mark the frame's start on the board meter."""
+        return self.meter.mark()
+
+    def plan(self, action: FrameAction, payload_bytes: float, now_s: float) -> FrameOutcome | None:
+        """Nothing is modelled: the frame is known when it ends."""
+        return None
+
+    def settle(self, run: FrameRun, cloud_timeout_s: float) -> tuple[FrameOutcome, BoardReading | None]:
+        """The frame as measured: stage times on this machine, energy from the rails."""
+        t = run.times
+        board = self.meter.reading(t.mark, self.meter.mark())
+        head_s = t.head_done - t.start
+        if run.payload_bytes > 0:
+            sent = t.sent if math.isfinite(t.sent) else t.edge_done  # never sent: left waiting
+            cloud_s = t.cloud_s if run.cloud_used and math.isfinite(t.cloud_s) else 0.0
+            edge_tail_s = (t.edge_done - t.head_done) + (t.end - t.answered)
+            transmit_s = max(0.0, t.answered - sent - cloud_s)
+            wait_s = max(0.0, t.answered - t.edge_done)
+        else:
+            edge_tail_s, transmit_s, cloud_s, wait_s = t.end - t.head_done, 0.0, 0.0, 0.0
+        latency_s = t.end - t.start
+        now = time.monotonic()
+        mbps, rtt_ms = self.network.trace.at(self.trace_time(now))
+        period = self.period_s if self.period_s is not None else 0.0
+        out = FrameOutcome(
+            t_s=self.trace_time(now - latency_s),
+            latency_s=latency_s,
+            energy_j=board.energy_j,
+            head_s=head_s,
+            edge_tail_s=edge_tail_s,
+            transmit_s=transmit_s,
+            cloud_s=cloud_s,
+            wait_s=wait_s,
+            decision_s=0.0,
+            compute_energy_j=math.nan,  # the rails see the board, not the stages
+            idle_energy_j=math.nan,
+            radio_energy_j=math.nan,
+            payload_bytes=float(run.payload_bytes),
+            accuracy=math.nan,
+            mbps=float(mbps),
+            rtt_ms=float(rtt_ms),
+            power_w=board.power_w,
+            deadline_missed=latency_s > self.world.cost.deadline_s,
+            action=run.action,
+            route=self.world.routes.route(run.action.split, run.action.xi).name,
+            gap_s=max(0.0, period - latency_s),
+            gap_energy_j=0.0,  # the gap lies after the result: not in this frame's window
+        )
+        return out, board
+
+
 class EdgePipeline:
     """Head + SCA, partition by ``xi``, edge tail, payload, fusion, for one robot."""
 
@@ -145,6 +259,8 @@ class EdgePipeline:
 
     def start(self, image: np.ndarray, stamp: Any, action: FrameAction, cloud_up: bool = True) -> Started:
         """Run the edge part of one frame. ``cloud_up=False`` forces edge-only (nobody serves the tail)."""
+        times = StageTimes(math.nan, mark=self.acct.begin())
+        times.start = time.perf_counter()
         t_start = time.monotonic()
         self.seq += 1
         xi = action.xi if cloud_up else 0.0
@@ -152,61 +268,64 @@ class EdgePipeline:
         x = self.runner.preprocess(image)
         if act.xi == 0.0:  # the plain local model: no SCA, no partition, no codec
             head_out, payload, edge_logits = None, None, self.runner.plain(x)
+            times.head_done = times.edge_done = time.perf_counter()
         else:
             head_out = self.runner.head(x)
             primary, secondary = self.runner.partition(head_out, act.xi)
             payload = self.runner.encode_secondary(head_out, secondary)
+            times.head_done = time.perf_counter()
             edge_logits = self.runner.edge_tail(head_out, primary)
-        compute_ms = (time.monotonic() - t_start) * 1e3
-        outcome = self.acct.outcome(act, payload.nbytes if payload is not None else 0, t_start)
+            times.edge_done = time.perf_counter()
+        compute_ms = (times.edge_done - times.start) * 1e3
+        nbytes = payload.nbytes if payload is not None else 0
+        run = FrameRun(act, nbytes, self.acct.plan(act, nbytes, t_start), times)
         if payload is None:
             fused = self.runner.fuse(edge_logits, None, act.xi)
             fallback = not cloud_up and action.xi > 0
             return Started(
-                result=self._result(
-                    self.seq, stamp, fused, act, False, fallback, outcome, t_start, compute_ms
-                ),
+                result=self._result(self.seq, stamp, fused, run, fallback, t_start, compute_ms),
                 seq=self.seq,
             )
+        planned = run.planned
         self.pending[self.seq] = PendingFrame(
             self.seq,
             stamp,
             head_out,
             edge_logits,
-            act,
-            outcome,
+            run,
             t_start,
-            t_start + max(self.cloud_timeout_s, outcome.latency_s),
+            t_start + max(self.cloud_timeout_s, planned.latency_s if planned is not None else 0.0),
             payload,
             compute_ms,
         )
-        return Started(payload=payload, send_after_s=outcome.head_s + outcome.transmit_s, seq=self.seq)
+        send_after = planned.head_s + planned.transmit_s if planned is not None else 0.0
+        return Started(payload=payload, send_after_s=send_after, seq=self.seq)
 
-    def on_cloud(self, seq: int, logits: np.ndarray | None) -> FrameResult | None:
+    def mark_sent(self, seq: int) -> None:
+        """Frame ``seq``'s payload was handed to the middleware now."""
+        frame = self.pending.get(seq)
+        if frame is not None:
+            frame.run.times.sent = time.perf_counter()
+
+    def on_cloud(self, seq: int, logits: np.ndarray | None, cloud_s: float = math.nan) -> FrameResult | None:
         """Fuse the cloud's answer for frame ``seq`` (None for an unknown or expired frame).
 
         ``logits=None`` means the cloud rejected the frame: the edge output alone is used.
+        ``cloud_s``: the tail's own compute + queue time for the frame, as it reported it.
         """
         frame = self.pending.pop(seq, None)
         if frame is None:
             return None
+        frame.run.times.answered = time.perf_counter()
+        frame.run.times.cloud_s = cloud_s
         if logits is None:
             return self._fallback(frame)
-        t0 = time.monotonic()
+        t0 = time.perf_counter()
         cloud = torch.as_tensor(np.asarray(logits, dtype=np.float32))
-        fused = self.runner.fuse(frame.edge_logits, cloud, frame.action.xi)
-        compute_ms = frame.compute_ms + (time.monotonic() - t0) * 1e3
-        return self._result(
-            frame.seq,
-            frame.stamp,
-            fused,
-            frame.action,
-            True,
-            False,
-            frame.outcome,
-            frame.started_s,
-            compute_ms,
-        )
+        fused = self.runner.fuse(frame.edge_logits, cloud, frame.run.action.xi)
+        compute_ms = frame.compute_ms + (time.perf_counter() - t0) * 1e3
+        frame.run.cloud_used = True
+        return self._result(frame.seq, frame.stamp, fused, frame.run, False, frame.started_s, compute_ms)
 
     def expire(self, now_s: float | None = None) -> list[FrameResult]:
         """Finish, edge-only, every pending frame whose wait for the cloud has run out."""
@@ -215,30 +334,30 @@ class EdgePipeline:
         return [self._fallback(self.pending.pop(s)) for s in sorted(late)]
 
     def _fallback(self, frame: PendingFrame) -> FrameResult:
-        t0 = time.monotonic()
+        t0 = time.perf_counter()
+        if math.isnan(frame.run.times.answered):  # timed out (a rejection stamped its answer)
+            frame.run.times.answered = t0
         logits = frame.edge_logits
         late_tail = logits is None  # xi = 1: the edge has no tail output; finish every channel late
         if late_tail:
             logits = self.runner.fallback_tail(frame.head_out)
         fused = self.runner.fuse(logits, None, 0.0)
-        outcome = self.acct.fallback(frame.outcome, self.cloud_timeout_s, late_tail)
-        compute_ms = frame.compute_ms + (time.monotonic() - t0) * 1e3
-        return self._result(
-            frame.seq, frame.stamp, fused, frame.action, False, True, outcome, frame.started_s, compute_ms
-        )
+        frame.run.gave_up, frame.run.late_tail = True, late_tail
+        compute_ms = frame.compute_ms + (time.perf_counter() - t0) * 1e3
+        return self._result(frame.seq, frame.stamp, fused, frame.run, True, frame.started_s, compute_ms)
 
     def _result(
         self,
         seq: int,
         stamp: Any,
         fused: Any,
-        action: FrameAction,
-        cloud_used: bool,
+        run: FrameRun,
         fallback: bool,
-        outcome: FrameOutcome,
         started_s: float,
         compute_ms: float,
     ) -> FrameResult:
+        run.times.end = time.perf_counter()
+        outcome, board = self.acct.settle(run, self.cloud_timeout_s)
         logits = fused.logits.detach().cpu().numpy().astype(np.float32).reshape(-1)
         return FrameResult(
             seq=seq,
@@ -246,10 +365,11 @@ class EdgePipeline:
             logits=logits,
             class_id=int(fused.class_id),
             confidence=float(fused.confidence),
-            action=action,
-            cloud_used=cloud_used,
+            action=run.action,
+            cloud_used=run.cloud_used,
             fallback=fallback,
             outcome=outcome,
             wall_ms=(time.monotonic() - started_s) * 1e3,
             compute_ms=compute_ms,
+            board=board,
         )

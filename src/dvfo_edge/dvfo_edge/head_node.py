@@ -7,6 +7,10 @@ are finished here; the cloud's ``/dvfo/cloud_result`` is fused in; ``/dvfo/resul
 cloud is late or gone, the edge output alone is published (``fallback: true``), and offloading
 resumes when the cloud answers again. The head never waits for the governor: it uses the latest
 action it has (thinking while moving).
+
+``backend: twin`` accounts each frame on the digital twin; ``backend: sysfs`` measures it on this
+Jetson (stage times around the real calls, energy from the INA3221 rails, clocks, temperature and
+utilisation read back from sysfs; docs/device.md). torch is imported at configure, not here.
 """
 
 from __future__ import annotations
@@ -14,12 +18,12 @@ from __future__ import annotations
 import math
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from dvfo_core.device.meter import BoardMeter, MissingReadings
 from dvfo_core.device.network import NetworkModel, RadioModel, load_trace
-from dvfo_core.edge_pipeline import Accountant, EdgePipeline, FrameResult
 from dvfo_core.errors import ImageError
 from dvfo_core.governor import GAP_POLICY, PeriodEstimator
 from dvfo_core.images import IMAGE_TRANSPORTS, msg_to_rgb
@@ -28,18 +32,28 @@ from dvfo_core.runtime.msgs import as_array
 from dvfo_core.runtime.node_main import run_node
 from dvfo_core.runtime.params import ParamSpec
 from dvfo_core.runtime.port import Node, stamp_to_ns
-from dvfo_core.split.runner import SplitRunner
 from dvfo_core.world.actions import FrameAction
 from dvfo_core.world.build import WorldSpec, build_world
 from dvfo_core.world.frame import GapPolicy
+
+if TYPE_CHECKING:  # torch comes with these: imported at configure
+    from dvfo_core.edge_pipeline import EdgePipeline, FrameResult
 
 PARAMS = [
     ParamSpec("model", "resnet18", "torchvision model name of the fine-tuned checkpoint"),
     ParamSpec("checkpoint", "", "checkpoint file (empty: the one shipped for the model)"),
     ParamSpec("encoding", "int8+zstd", "codec of the offloaded channels"),
     ParamSpec("robot_id", "robot", "sender key the tail answers to"),
-    ParamSpec("device", "jetson-nano", "board profile of the twin that accounts each frame"),
+    ParamSpec("device", "jetson-nano", "board profile (the twin's; on sysfs: for the total rail)"),
     ParamSpec("power_mode", "", "nvpmodel power mode (empty: the board's default)"),
+    ParamSpec(
+        "backend",
+        "twin",
+        "twin: frames accounted on the digital twin; sysfs: measured on this Jetson",
+        choices=["twin", "sysfs"],
+    ),
+    ParamSpec("sysfs_root", "/", "root of the sysfs tree (tests point it at a fixture)"),
+    ParamSpec("power_sample_ms", 20.0, "sysfs: rail sampling period within a frame", min=1.0),
     ParamSpec("link", "steady-2mbps", "bandwidth trace of the edge-cloud link (shipped name or CSV)"),
     ParamSpec("radio", "wifi", "radio power model", choices=["wifi", "lte"]),
     ParamSpec("shape_link", True, "hold each payload for its modelled head + transfer time"),
@@ -83,6 +97,8 @@ class Head:
         self.strikes = 0
         self.cloud_down_until = 0.0
         self.camera = PeriodEstimator()  #: the camera's period, for the energy of each period
+        self.meter: BoardMeter | None = None  #: sysfs: the board's rails, clocks and sensors
+        self.missing = MissingReadings([])
         self.counts = {
             "frames": 0,
             "offloaded": 0,
@@ -105,12 +121,17 @@ class Head:
             "dvfo_msgs/msg/CloudResult", "/dvfo/cloud_result", self.on_cloud, p["qos.cloud_result"]
         )
         node.timer(0.002, self.tick)
-        self.diag = Diagnostics(node, hardware_id=f"head:{p['device']}")
+        self.diag = Diagnostics(node, hardware_id=f"head:{p['device']}:{p['backend']}")
         self.diag.add("inference", self.status)
+        self.diag.add("telemetry", self.telemetry_status)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def on_configure(self) -> None:
-        """Load the checkpoint and build the twin, link and accounting of the frames."""
+        """Load the checkpoint, build the world and link, and the accounting of the frames: the twin,
+        or the board's meter (``backend: sysfs``)."""
+        from dvfo_core.edge_pipeline import Accountant, EdgePipeline, MeasuredAccountant
+        from dvfo_core.split.runner import SplitRunner
+
         p = self.p
         runner = SplitRunner.from_checkpoint(
             p["checkpoint"] or None, model=p["model"], encoding=p["encoding"]
@@ -118,12 +139,22 @@ class Head:
         world = build_world(WorldSpec(p["device"], runner.model, runner.split, p["power_mode"] or None))
         network = NetworkModel(load_trace(p["link"]), RadioModel.preset(p["radio"]))
         self.world = world
-        self.pipeline = EdgePipeline(runner, Accountant(world, network), p["cloud_timeout_ms"] / 1e3)
+        if p["backend"] == "sysfs":
+            from dvfo_core.device.sysfs.telemetry import board_telemetry
+
+            telemetry = board_telemetry(p["sysfs_root"], p["device"])
+            self.meter = BoardMeter(telemetry, p["power_sample_ms"] / 1e3).start()
+            self.missing = MissingReadings(telemetry.disc.missing)
+            acct = MeasuredAccountant(world, network, meter=self.meter)
+        else:
+            acct = Accountant(world, network)
+        self.pipeline = EdgePipeline(runner, acct, p["cloud_timeout_ms"] / 1e3)
         top = world.twin_model.max_levels()
         self.action = FrameAction(top.cpu, top.gpu, top.emc, 0.0)  # until the governor speaks
         self.table = world.twin.table
+        accounted = f"measured under {p['sysfs_root']}" if self.meter else f"twin {p['device']}"
         self.node.logger.info(
-            f"head: {runner.model} split at {runner.split}, twin {p['device']}, link {p['link']}"
+            f"head: {runner.model} split at {runner.split}, {accounted}, link {p['link']}"
         )
 
     def on_deactivate(self) -> None:
@@ -135,8 +166,11 @@ class Head:
                 self.publish(result)
 
     def on_cleanup(self) -> None:
-        """Release the model and the twin."""
+        """Release the model, the twin and the board meter."""
         self.pipeline = None
+        if self.meter is not None:
+            self.meter.stop()
+            self.meter = None
 
     def on_shutdown(self) -> None:
         """Flush waiting frames, then release."""
@@ -200,6 +234,8 @@ class Head:
             setattr(fm, key, value)
         now = time.monotonic()
         self.sends.append((now + (started.send_after_s if self.p["shape_link"] else 0.0), fm))
+        if self.sends[-1][0] <= now:  # nothing to hold (no shaping; never on sysfs): send it now
+            self.send_due(now)
         self.node_ms[started.seq] = (now - self.callback_start) * 1e3
 
     def drop_image(self, exc: ImageError) -> None:
@@ -222,7 +258,8 @@ class Head:
             self.counts["cloud_rejected"] += 1
             self.node.logger.warning(f"head: cloud rejected frame {msg.frame_seq}: {msg.error}")
         logits = as_array(msg.logits, np.dtype(np.float32)) if msg.ok else None
-        result = self.pipeline.on_cloud(int(msg.frame_seq), logits)
+        cloud_s = (float(msg.cloud_compute_ms) + float(msg.queue_ms)) / 1e3
+        result = self.pipeline.on_cloud(int(msg.frame_seq), logits, cloud_s)
         if result is not None:
             self.strikes = 0
             self.publish(result)
@@ -230,16 +267,21 @@ class Head:
     def tick(self) -> None:
         """Send payloads whose modelled transfer is over; finish frames the cloud left waiting."""
         now = self.callback_start = time.monotonic()
-        if self.sends:
-            due = [s for s in self.sends if s[0] <= now]
-            self.sends = [s for s in self.sends if s[0] > now]
-            for _, fm in due:
-                self.fm_pub.publish(fm)
+        self.send_due(now)
         for result in self.pipeline.expire(now):
             self.strikes += 1
             if self.strikes >= CLOUD_STRIKES:
                 self.cloud_down_until = now + CLOUD_BACKOFF_S
             self.publish(result)
+
+    def send_due(self, now: float) -> None:
+        """Publish the payloads whose hold time is over."""
+        if self.sends:
+            due = [s for s in self.sends if s[0] <= now]
+            self.sends = [s for s in self.sends if s[0] > now]
+            for _, fm in due:
+                self.fm_pub.publish(fm)
+                self.pipeline.mark_sent(int(fm.frame_seq))
 
     # -- outputs -----------------------------------------------------------------------------
     def publish(self, r: FrameResult) -> None:
@@ -264,33 +306,28 @@ class Head:
         self.tel_pub.publish(self.telemetry(r))
 
     def telemetry(self, r: FrameResult) -> Any:
-        """The ``Telemetry`` of one finished frame (modelled Jetson figures on the twin)."""
-        out = r.outcome
-        tel = self.msgs["Telemetry"]()
+        """The ``Telemetry`` of one finished frame: modelled on the twin, measured on sysfs; a missing
+        reading is NaN (0 for a clock) and named in ``missing``, and said once in the log."""
+        from dvfo_core.learning.replay import telemetry_fields  # imported by main() already
+
+        fields = telemetry_fields(r.outcome, self.p["device"], self.table, r.seq, board=r.board)
+        if r.board is not None:
+            new = self.missing.update(fields["missing"])
+            if new:
+                self.node.logger.warning(f"head: telemetry missing {self.missing.describe(new)}")
+        tel = self.msgs["Telemetry"](**fields)
         tel.header.stamp = r.stamp
         tel.header.frame_id = "dvfo"
-        tel.frame_seq, tel.device, tel.backend = r.seq, self.p["device"], "twin"
-        clocks = self.world.twin_model.clocks(r.action.levels)
-        tel.cpu_khz, tel.gpu_hz, tel.emc_hz = (
-            int(clocks.cpu_hz // 1000),
-            int(clocks.gpu_hz),
-            int(clocks.emc_hz),
-        )
-        tel.power_w = out.power_w
-        tel.temperature_c = math.nan
-        tel.cpu_util = tel.gpu_util = tel.emc_util = math.nan
-        tel.bandwidth_mbps, tel.rtt_ms = out.mbps, out.rtt_ms
-        tel.xi, tel.payload_bytes = r.action.xi, int(out.payload_bytes)
-        tel.split = r.action.split if r.action.xi > 0 else ""
-        tel.gap_ms = out.gap_s * 1e3
-        tel.head_ms, tel.edge_tail_ms = out.head_s * 1e3, out.edge_tail_s * 1e3
-        tel.transmit_ms, tel.cloud_ms = out.transmit_s * 1e3, out.cloud_s * 1e3
-        tel.latency_ms, tel.energy_j, tel.deadline_missed = (
-            out.latency_s * 1e3,
-            out.energy_j,
-            out.deadline_missed,
-        )
         return tel
+
+    def telemetry_status(self) -> Status:
+        """Diagnostics: which readings the telemetry lacks (sysfs); the twin measures nothing."""
+        if self.meter is None:
+            return Status(message="twin: modelled telemetry", values={"backend": "twin"})
+        values = {"backend": "sysfs", "missing": ",".join(self.missing.last)}
+        if self.missing.last:
+            return Status(WARN, f"missing {self.missing.describe(self.missing.last)}", values)
+        return Status(message="measured", values=values)
 
     def status(self) -> Status:
         """Diagnostics: frames, offloads, fallbacks, whether the cloud is reachable."""
@@ -309,6 +346,11 @@ LOGIC = Head
 
 def main(argv: list[str] | None = None) -> int:
     """``head_node`` executable."""
+    # torch before the node exists: configuring then takes no import time during which a camera,
+    # already matched to the new subscription, would publish frames nobody takes yet
+    import dvfo_core.edge_pipeline
+    import dvfo_core.learning.replay  # noqa: F401 - the telemetry builder, for the same reason
+
     return run_node("head", LOGIC, argv)
 
 

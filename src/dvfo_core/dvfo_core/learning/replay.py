@@ -27,6 +27,7 @@ import numpy as np
 
 from dvfo_core.bag import TELEMETRY_TOPIC, BagError, read_topic
 from dvfo_core.device.base import FrequencyTable, Levels
+from dvfo_core.device.meter import BoardReading, missing_fields
 from dvfo_core.device.network import BandwidthTrace
 from dvfo_core.world.frame import FrameOutcome, RouteSource, _Cost
 
@@ -259,11 +260,23 @@ class FixedCloud:
 
 
 def telemetry_fields(
-    out: FrameOutcome, device: str, table: FrequencyTable, frame_seq: int, temperature_c: float = math.nan
+    out: FrameOutcome,
+    device: str,
+    table: FrequencyTable,
+    frame_seq: int,
+    temperature_c: float = math.nan,
+    board: BoardReading | None = None,
 ) -> dict[str, Any]:
-    """The ``dvfo_msgs/Telemetry`` fields of a simulated frame (header excluded), e.g. to record a bag."""
+    """The ``dvfo_msgs/Telemetry`` fields of one frame (header excluded), e.g. to record a bag.
+
+    Without ``board`` the frame is the twin's: clocks are the table's at the action's levels. With
+    ``board`` (``backend: sysfs``) the clocks, rails, temperature and utilisation are the board's;
+    stage times, power and energy are whatever ``out`` carries (measured by
+    :class:`~dvfo_core.edge_pipeline.MeasuredAccountant`). ``missing`` names every field left
+    without a value (:func:`~dvfo_core.device.meter.missing_fields`).
+    """
     lv = out.action.levels
-    return {
+    fields: dict[str, Any] = {
         "frame_seq": frame_seq,
         "device": device,
         "backend": "twin",
@@ -271,10 +284,16 @@ def telemetry_fields(
         "gpu_hz": int(table.gpu_hz[lv.gpu]),
         "emc_hz": int(table.emc_hz[lv.emc]),
         "power_w": out.power_w,
+        "rail_names": [],
+        "rail_power_w": [],
         "temperature_c": temperature_c,
+        "cpu_util": math.nan,
+        "gpu_util": math.nan,
+        "emc_util": math.nan,
         "bandwidth_mbps": out.mbps,
         "rtt_ms": out.rtt_ms,
         "xi": out.action.xi,
+        "split": out.action.split if out.action.xi > 0 else "",
         "payload_bytes": int(out.payload_bytes),
         "head_ms": out.head_s * 1e3,
         "edge_tail_ms": out.edge_tail_s * 1e3,
@@ -282,5 +301,21 @@ def telemetry_fields(
         "cloud_ms": out.cloud_s * 1e3,
         "latency_ms": out.latency_s * 1e3,
         "energy_j": out.energy_j,
+        "gap_ms": out.gap_s * 1e3,
         "deadline_missed": out.deadline_missed,
     }
+    if board is not None:
+        fields.update(
+            backend="sysfs",
+            cpu_khz=board.cpu_khz,
+            gpu_hz=board.gpu_hz,
+            emc_hz=board.emc_hz,
+            rail_names=list(board.rails_w),
+            rail_power_w=[float(v) for v in board.rails_w.values()],
+            temperature_c=board.temperature_c,
+            cpu_util=board.cpu_util,
+            gpu_util=board.gpu_util,
+            emc_util=board.emc_util,
+        )
+    fields["missing"] = missing_fields(fields)
+    return fields

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import logging
-import math
-import threading
 from pathlib import Path
 from types import TracebackType
 
 from dvfo_core.device.base import DeviceBackend, FrequencyTable, Levels, PowerSample
-from dvfo_core.device.energy import integrate
+from dvfo_core.device.meter import BoardMeter
 from dvfo_core.device.profiles import BoardProfile, PowerMode, load_profile
 from dvfo_core.device.sysfs.clocks import SavedState, Transaction, pair_writes
 from dvfo_core.device.sysfs.discovery import LOOKED_FOR, Discovery, discover
@@ -207,47 +205,7 @@ class SysfsDevice(DeviceBackend):
                  tb: TracebackType | None) -> None:
         self.restore()
 
-    def meter(self, period_s: float = 0.05) -> PowerMeter:
-        """A background sampler of this device's power (a context manager)."""
-        return PowerMeter(self, period_s)
-
-
-class PowerMeter:
-    """Samples a backend's power every ``period_s`` in a thread; :attr:`energy_j` integrates it."""
-
-    def __init__(self, device: DeviceBackend, period_s: float = 0.05) -> None:
-        if period_s <= 0:
-            raise DeviceError(f"sampling period must be > 0, got {period_s}")
-        self.device, self.period_s = device, period_s
-        self.samples: list[PowerSample] = []
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.samples.append(self.device.sample())
-            self._stop.wait(self.period_s)
-
-    def __enter__(self) -> PowerMeter:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="dvfo-power-meter", daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-        self.samples.append(self.device.sample())
-
-    @property
-    def energy_j(self) -> float:
-        """Energy over the samples taken (trapezoid rule); nan samples are skipped."""
-        good = [s for s in self.samples if not math.isnan(s.total_w)]
-        return integrate(good)
-
-    @property
-    def duration_s(self) -> float:
-        """Time covered by the samples."""
-        return self.samples[-1].t_s - self.samples[0].t_s if len(self.samples) > 1 else 0.0
-
+    def meter(self, period_s: float = 0.05) -> BoardMeter:
+        """A sampler of this device's power: ``with dev.meter() as m: ...; m.energy_total_j``, or
+        marks and windows (:class:`~dvfo_core.device.meter.BoardMeter`)."""
+        return BoardMeter(self._telemetry, period_s)

@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 from dvfo_core.device.base import PowerSample
-from dvfo_core.device.sysfs.discovery import Discovery, Rail
+from dvfo_core.device.profiles import load_profile
+from dvfo_core.device.sysfs.discovery import Discovery, Rail, discover
 from dvfo_core.device.sysfs.files import read_int, read_text, under
 from dvfo_core.errors import DeviceError
 
@@ -52,6 +53,28 @@ class Telemetry:
         """Power of every rail in W."""
         return {r.name: self.rail_w(r) for r in self.disc.rails}
 
+    @property
+    def rail_names(self) -> list[str]:
+        """The rails discovered, in discovery order."""
+        return [r.name for r in self.disc.rails]
+
+    def power(self) -> tuple[float, dict[str, float]]:
+        """Total board power and every rail's, in W (the total: see the module docstring)."""
+        rails = self.rails_w()
+        if self.total_rail is not None:
+            return rails[self.total_rail], rails
+        vals = [v for v in rails.values() if not math.isnan(v)]
+        return (sum(vals) if vals else math.nan), rails
+
+    def clocks(self) -> tuple[int, int, int]:
+        """CPU (kHz, the first policy), GPU and EMC (Hz) clocks running now, read back; 0 when unreadable."""
+        d = self.disc
+        paths = (d.cpu_policies[0].path / "scaling_cur_freq" if d.cpu_policies else None,
+                 d.gpu.path / "cur_freq" if d.gpu else None,
+                 d.emc.rate_path if d.emc else None)
+        out = [self._soft(p, read_int) if p is not None else math.nan for p in paths]
+        return tuple(0 if math.isnan(v) else int(v) for v in out)  # type: ignore[return-value]
+
     def temperature_c(self) -> float:
         """Hottest thermal zone in degC (nan when none is readable)."""
         zones = [p for n, p in self.disc.thermal.items() if n not in IGNORED_ZONES]
@@ -65,6 +88,11 @@ class Telemetry:
         if gpu is None or gpu.load_path is None:
             return math.nan
         return self._soft(gpu.load_path, read_int) / 1000.0
+
+    def emc_util(self) -> float:
+        """Memory-controller load: NaN, not measured (the actmon ``mc_all`` counter's unit is not
+        documented)."""
+        return math.nan
 
     def cpu_util(self) -> float:
         """Share of non-idle CPU time since the previous call (nan on the first call)."""
@@ -81,11 +109,19 @@ class Telemetry:
 
     def sample(self) -> PowerSample:
         """Read everything now."""
-        rails = self.rails_w()
-        if self.total_rail is not None:
-            total = rails[self.total_rail]
-        else:
-            vals = [v for v in rails.values() if not math.isnan(v)]
-            total = sum(vals) if vals else math.nan
+        total, rails = self.power()
         return PowerSample(time.monotonic(), total, rails, self.temperature_c(),
-                           self.cpu_util(), self.gpu_util(), math.nan)
+                           self.cpu_util(), self.gpu_util(), self.emc_util())
+
+
+def board_telemetry(root: str | Path = "/", board: str | None = None) -> Telemetry:
+    """The readings of the board under ``root`` (``board``: its profile, for the total rail).
+
+    Raises :class:`DeviceError` when nothing at all can be measured there (not a Jetson).
+    """
+    disc = discover(Path(root))
+    if not (disc.rails or disc.thermal or disc.cpu_policies or disc.gpu):
+        raise DeviceError(f"nothing to measure under {root}: no INA3221 rail, thermal zone, cpufreq "
+                          "policy or Jetson GPU (not a Jetson?)")
+    total = load_profile(board).rails.get("total") if board else None
+    return Telemetry(disc, total)
