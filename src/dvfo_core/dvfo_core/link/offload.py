@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from dvfo_core.errors import DvfoError
 from dvfo_core.link.certs import Identity
-from dvfo_core.link.zenoh_link import DEFAULT_ENDPOINT, client_config, open_session  # zenoh: only when used
+from dvfo_core.link.zenoh_link import DEFAULT_ENDPOINT, Connector, client_config  # zenoh: only when used
 from dvfo_core.runtime.params import ParamSpec
 from dvfo_core.runtime.port import Node
 
@@ -43,8 +43,8 @@ def _identity(p: dict[str, Any]) -> Identity:
     )
 
 
-def _session(p: dict[str, Any]) -> Any:
-    return open_session(client_config(p["offload.connect"], _identity(p)))
+def _connect(p: dict[str, Any], make: Callable[[Any], Any]) -> Connector:
+    return Connector(client_config(p["offload.connect"], _identity(p)), make)
 
 
 class EdgeOffload(Protocol):
@@ -92,17 +92,21 @@ class ZenohEdge:
 
         self.node = node
         self.on_result = on_result
-        self.link = RobotLink(_session(p), p["robot_id"])
+        self.robot_id = p["robot_id"]
+        self.connector = _connect(p, lambda session: RobotLink(session, self.robot_id))
         self.malformed = 0
 
     def send(self, msg: Any) -> None:
-        self.link.send(self.node.to_cdr(msg))
+        if self.connector.link is not None:
+            self.connector.link.send(self.node.to_cdr(msg))
 
     def up(self) -> bool:
-        return bool(self.link.workers())
+        return self.connector.link is not None and bool(self.connector.link.workers())
 
     def poll(self) -> None:
-        for data in self.link.results():
+        if self.connector.link is None:
+            return
+        for data in self.connector.link.results():
             try:
                 msg = self.node.from_cdr(CLOUD_RESULT, data)
             except DvfoError as exc:
@@ -112,7 +116,7 @@ class ZenohEdge:
             self.on_result(msg)
 
     def close(self) -> None:
-        self.link.close()
+        self.connector.close()
 
 
 def edge_offload(node: Node, p: dict[str, Any], on_result: Callable[[Any], None]) -> EdgeOffload:
@@ -161,34 +165,43 @@ class ZenohCloud:
         self.node = node
         self.p = p
         self.on_frame = on_frame
-        self.link: Any = None
+        self.connector: Connector | None = None
+        self.announced = False
 
     def open(self) -> None:
         """Join the pool (robots send frames to this worker from now on)."""
         from dvfo_core.link.zenoh_link import WorkerLink
 
-        if self.link is None:
-            self.link = WorkerLink(_session(self.p))
-            self.node.logger.info(
-                f"tail: Zenoh worker {self.link.worker_id} on {', '.join(self.p['offload.connect'])}"
-            )
+        if self.connector is None:
+            self.connector = _connect(self.p, WorkerLink)
 
     def reply(self, robot_id: str, msg: Any) -> None:
         """Answer robot ``robot_id``."""
         if self.link is not None:
             self.link.reply(robot_id, self.node.to_cdr(msg))
 
+    @property
+    def link(self) -> Any:
+        """The worker's link once connected."""
+        return None if self.connector is None else self.connector.link
+
     def poll(self) -> None:
-        if self.link is None:
+        link = self.link
+        if link is None:
             return
-        for req in self.link.requests():
+        if not self.announced:
+            self.announced = True
+            where = ", ".join(self.p["offload.connect"])
+            self.node.logger.info(f"tail: Zenoh worker {link.worker_id} in the pool of {where}")
+        for req in link.requests():
             self.on_frame(req.robot_id, len(req.payload), req.payload, self)
 
     def close(self) -> None:
         """Leave the pool (robots stop choosing this worker)."""
-        if self.link is not None:
-            self.link.close()
-            self.link = None
+        if self.connector is not None:
+            self.connector.close()
+            self.connector = None
+            self.announced = False
 
 
 def cloud_offloads(node: Node, p: dict[str, Any], on_frame: FrameCallback) -> list[Any]:

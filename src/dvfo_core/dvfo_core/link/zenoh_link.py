@@ -25,7 +25,8 @@ no callback of node logic ever runs on a Zenoh thread.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,20 +57,14 @@ def _base(mode: str) -> dict[str, Any]:
     }
 
 
-def client_config(endpoints: Sequence[str], ident: Identity, wait: bool = False) -> dict[str, Any]:
-    """A client session connecting to ``endpoints`` with certificate ``ident`` (mutual TLS).
-
-    ``wait=False`` (what nodes use): the session opens at once and keeps trying to reach the router
-    in the background, so a robot started before the cloud, or out of coverage, works edge-only
-    until it connects. ``wait=True``: opening fails when no router accepts this certificate.
-    """
+def client_config(endpoints: Sequence[str], ident: Identity) -> dict[str, Any]:
+    """A client session connecting to ``endpoints`` with certificate ``ident`` (mutual TLS): opening
+    it fails when no router accepts this certificate (see :class:`Connector` for nodes)."""
     if not endpoints:
         raise ConfigError("no Zenoh endpoint to connect to (e.g. tls/127.0.0.1:7447)")
     check_identity(ident)
     conf = _base("client")
     conf["connect"] = {"endpoints": list(endpoints)}
-    if not wait:
-        conf["connect"].update(timeout_ms={"client": 0}, exit_on_failure={"client": False})
     conf["transport"]["link"]["tls"] = {
         "root_ca_certificate": str(ident.ca),
         "connect_certificate": str(ident.cert),
@@ -185,3 +180,45 @@ class WorkerLink:
         """Withdraw from the pool and close the session."""
         self._token.undeclare()
         self.session.close()
+
+
+#: Seconds between two attempts to reach the router.
+RETRY_S = 2.0
+
+
+class Connector:
+    """Opens a client session in a background thread, retrying every :data:`RETRY_S` until a router
+    accepts it, then builds the link on it (``make(session)``): a robot started before the cloud,
+    out of coverage, or refused, keeps running edge-only meanwhile, and its executor never waits
+    on the network. :attr:`error` says why the last attempt failed."""
+
+    def __init__(self, conf: dict[str, Any], make: Callable[[Any], Any]) -> None:
+        self.link: Any = None
+        self.error = ""
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(conf, make), name="dvfo-zenoh-connect", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, conf: dict[str, Any], make: Callable[[Any], Any]) -> None:
+        while not self._stop.is_set():
+            try:
+                session = open_session(conf)
+            except ConfigError as exc:
+                self.error = str(exc)
+                self._stop.wait(RETRY_S)
+                continue
+            if self._stop.is_set():
+                session.close()
+            else:
+                self.link, self.error = make(session), ""
+            return
+
+    def close(self) -> None:
+        """Stop trying; close the link if there is one."""
+        self._stop.set()
+        self._thread.join(timeout=5.0)
+        if self.link is not None:
+            self.link.close()
+            self.link = None

@@ -1,0 +1,116 @@
+"""camera -> head over Zenoh (mutual TLS, through a router) -> a pool of tail workers -> head.
+
+The same frames and checks as the DDS graph test (tests/graph/test_graph_e2e.py): every frame
+answered once, the fused results equal to the in-process split, so equal to the DDS results; and
+a worker killed mid-run loses no frame.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import free_endpoint
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "graph"))
+from graph_helpers import Collector, write_params
+
+from dvfo_core.camera import dataset
+from dvfo_core.graph import load_graph
+from dvfo_core.launcher import Launch
+from dvfo_core.link.plan import ZenohPlan, cloud_commands, head_args
+from dvfo_core.runtime.port import stamp_to_ns
+from dvfo_core.split.runner import SplitRunner
+
+pytestmark = pytest.mark.slow
+N = 16
+
+
+def _cloud(plan: ZenohPlan, params: Path) -> Launch:
+    """The router and the plan's workers, as `dvfo launch cloud --link zenoh` starts them."""
+    (tail,) = load_graph("cloud")
+    return Launch([], params, commands=cloud_commands(plan, tail, params, []))
+
+
+def _edge(plan: ZenohPlan, params: Path) -> Launch:
+    """camera and head (the test plays the governor), the head on the plan's link."""
+    entries = [e for e in load_graph("edge") if e.name != "governor"]
+    return Launch(entries, params, overrides={"head": head_args(plan)})
+
+
+@pytest.fixture
+def collector(dds_domain: int) -> Collector:
+    """Results, ground truth and telemetry on this test's DDS domain; also watches /dvfo/feature_map."""
+    collector = Collector()
+    collector.dds_frames = []  # type: ignore[attr-defined]
+    collector.node.subscribe("dvfo_msgs/msg/FeatureMap", "/dvfo/feature_map", collector.dds_frames.append)  # type: ignore[attr-defined]
+    return collector
+
+
+def test_frames_round_trip_over_zenoh_equal_to_the_in_process_split(
+    tmp_path: Path, certs: Path, collector: Collector
+) -> None:
+    plan = ZenohPlan(certs, listen=free_endpoint(), workers=2, robot_id="alpha")
+    params = write_params(
+        tmp_path,
+        camera={"count": 0, "rate_hz": 4.0, "qos": {"image": "default"}},
+        head={"qos": {"image": "default"}, "cloud_timeout_ms": 3000.0},
+    )
+    cloud = _cloud(plan, params)
+    edge = _edge(plan, params)
+
+    def offloaded() -> list:
+        return [r for r in collector.results if r.cloud_used]
+
+    try:
+        assert collector.spin_until(lambda: collector.node.subscriber_count(collector.action_pub) > 0, 120)
+        collector.send_action(0.5)
+        got = collector.spin_until(lambda: len(offloaded()) >= N, 180)
+        logs = {**cloud.last_lines, **edge.last_lines}
+        assert got, f"{len(offloaded())} of {N} frames answered over Zenoh; logs: {logs}"
+    finally:
+        edge.shutdown()  # the head answers every frame still waiting
+        cloud.shutdown()
+    collector.spin_until(lambda: False, 1.0)
+    results = collector.results
+    seqs = sorted(r.frame_seq for r in results)
+    assert seqs == list(range(seqs[0], seqs[-1] + 1)), "every frame the head took has one result"
+    images = {f.index: f.image for f in dataset("mnist", 64, 64, loop=False)}
+    runner = SplitRunner.from_checkpoint(model="resnet18")
+    for r in offloaded():
+        label = collector.labels[stamp_to_ns(r.header.stamp)]
+        expected = runner.infer(runner.preprocess(images[label.index]), float(r.xi))
+        np.testing.assert_allclose(r.logits, expected.logits.numpy(), atol=0.05, rtol=0.02)
+        assert r.class_id == expected.class_id and not r.fallback
+    first, last = offloaded()[0].frame_seq, sorted(r.frame_seq for r in offloaded())[N - 1]
+    assert not any(r.fallback for r in results if first <= r.frame_seq <= last), "no frame waited in vain"
+    assert collector.dds_frames == [], "no feature map went over DDS"  # type: ignore[attr-defined]
+
+
+def test_a_worker_killed_mid_run_loses_no_frame(tmp_path: Path, certs: Path, collector: Collector) -> None:
+    plan = ZenohPlan(certs, listen=free_endpoint(), workers=2, robot_id="beta")
+    params = write_params(
+        tmp_path,
+        camera={"count": 0, "rate_hz": 4.0, "qos": {"image": "default"}},
+        head={"qos": {"image": "default"}, "cloud_timeout_ms": 1500.0},
+    )
+    cloud = _cloud(plan, params)
+    edge = _edge(plan, params)
+    try:
+        assert collector.spin_until(lambda: collector.node.subscriber_count(collector.action_pub) > 0, 120)
+        collector.send_action(0.5)
+        assert collector.spin_until(lambda: sum(r.cloud_used for r in collector.results) >= 4, 180)
+        cloud.procs["worker1"].kill()  # SIGKILL: no goodbye, frames in its hands are gone
+        killed_at = len(collector.results)
+        assert collector.spin_until(lambda: len(collector.results) >= killed_at + 16, 60)
+        after = collector.results[killed_at + 8 :]  # the head has seen the worker go by then
+        assert sum(r.cloud_used for r in after) >= len(after) // 2, "the other worker took over"
+    finally:
+        edge.shutdown()
+        cloud.shutdown()
+    collector.spin_until(lambda: False, 2.0)
+    seqs = sorted(r.frame_seq for r in collector.results)
+    assert len(seqs) == len(set(seqs)), "a frame was answered twice"
+    assert seqs == list(range(seqs[0], seqs[-1] + 1)), "a frame was lost"
