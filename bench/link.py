@@ -33,6 +33,7 @@ import numpy as np
 SIZES = {"10KB": 10_000, "100KB": 100_000, "1MB": 1_000_000}
 TOPIC = "/bench/link"
 TYPE = "dvfo_msgs/msg/FeatureMap"
+WARMUP = 20  #: messages sent and not counted, on both links
 
 
 def _message(size: int, seq: int):
@@ -67,8 +68,9 @@ def receive_zenoh(total: int, timeout_s: float, endpoint: str, certs: str) -> li
     """Child: a worker taking ``total`` FeatureMaps from the router."""
     from dvfo_core.link.certs import worker_identity
     from dvfo_core.link.zenoh_link import WorkerLink, client_config, open_session
-    from dvfo_core.runtime.msgs import from_cdr
+    from dvfo_core.runtime.msgs import from_cdr, message_class
 
+    message_class(TYPE)  # built from the .msg files once, before timing (the DDS reader does so too)
     link = WorkerLink(open_session(client_config([endpoint], worker_identity(Path(certs)))))
     sink: list = []
     print("READY", flush=True)
@@ -99,7 +101,7 @@ def _zenoh_sender(endpoint: str, certs: Path):
 
 def measure(kind: str, counts: dict[str, int], endpoint: str, certs: Path) -> dict:
     """Send paced FeatureMaps of every size; the child reports each one's one-way latency."""
-    total = sum(counts.values())
+    total = sum(counts.values()) + WARMUP
     child = subprocess.Popen(
         [
             sys.executable,
@@ -124,6 +126,11 @@ def measure(kind: str, counts: dict[str, int], endpoint: str, certs: Path) -> di
         time.sleep(0.01)
     time.sleep(0.3)
     plan: dict[int, str] = {}
+    for _ in range(WARMUP):  # first messages on a fresh connection are not what a robot sees later
+        seq = len(plan)
+        plan[seq] = "warmup"
+        send(_message(1000, seq))
+        time.sleep(0.005)
     for name, size in SIZES.items():
         for _ in range(counts[name]):
             seq = len(plan)

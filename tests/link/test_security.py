@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,19 @@ def _robot(endpoint: str, certs: Path, robot_id: str) -> RobotLink:
 
 def _worker(endpoint: str, certs: Path) -> WorkerLink:
     return WorkerLink(open_session(client_config([endpoint], worker_identity(certs))))
+
+
+#: a worker, robot alpha and robot beta
+Fleet = tuple[WorkerLink, RobotLink, RobotLink]
+
+
+@pytest.fixture
+def fleet(router: str, certs: Path) -> Iterator[Fleet]:
+    """A worker and robots alpha and beta, connected to the router; closed afterwards."""
+    links = (_worker(router, certs), _robot(router, certs, "alpha"), _robot(router, certs, "beta"))
+    yield links
+    for link in links:
+        link.close()
 
 
 def test_a_robot_of_the_fleet_connects(router: str, certs: Path) -> None:
@@ -51,47 +65,36 @@ def test_a_worker_of_another_fleet_is_refused_at_connect(router: str, certs: Pat
         open_session(client_config([router], worker_identity(tmp_path)))
 
 
-def test_a_robot_cannot_read_another_robots_results_nor_its_frames(router: str, certs: Path) -> None:
-    worker = _worker(router, certs)
-    alpha, beta = _robot(router, certs, "alpha"), _robot(router, certs, "beta")
+def test_a_robot_cannot_read_another_robots_results_nor_its_frames(fleet: Fleet) -> None:
+    worker, alpha, beta = fleet
     spies = [
         beta.session.declare_subscriber(key)
         for key in ("dvfo/alpha/cloud_result", "dvfo/alpha/**", "dvfo/**", "**")
     ]
-    try:
-        assert wait_for(alpha.workers) == [worker.worker_id]
-        assert alpha.send(b"frame of alpha") == worker.worker_id
-        (request,) = wait_for(lambda: list(worker.requests()))
-        assert (request.robot_id, request.payload) == ("alpha", b"frame of alpha")
-        worker.reply("alpha", b"result for alpha")
-        assert wait_for(lambda: list(alpha.results())) == [b"result for alpha"]
-        time.sleep(0.3)  # anything the router let through would have arrived by now
-        assert [spy.try_recv() for spy in spies] == [None] * len(spies)
-    finally:
-        for link in (alpha, beta, worker):
-            link.close()
+    assert wait_for(alpha.workers) == [worker.worker_id]
+    assert alpha.send(b"frame of alpha") == worker.worker_id
+    (request,) = wait_for(lambda: list(worker.requests()))
+    assert (request.robot_id, request.payload) == ("alpha", b"frame of alpha")
+    worker.reply("alpha", b"result for alpha")
+    assert wait_for(lambda: list(alpha.results())) == [b"result for alpha"]
+    time.sleep(0.3)  # anything the router let through would have arrived by now
+    assert [spy.try_recv() for spy in spies] == [None] * len(spies)
 
 
-def test_a_robot_cannot_send_frames_as_another_robot(router: str, certs: Path) -> None:
-    worker = _worker(router, certs)
-    alpha, beta = _robot(router, certs, "alpha"), _robot(router, certs, "beta")
-    try:
-        assert wait_for(beta.workers) == [worker.worker_id]
-        beta.session.put(f"dvfo/alpha/feature_map/{worker.worker_id}", b"forged by beta")
-        beta.session.put("dvfo/alpha/cloud_result", b"forged result")  # nor answer in a worker's place
-        beta.send(b"frame of beta")
-        (request,) = wait_for(lambda: list(worker.requests()))
-        assert (request.robot_id, request.payload) == ("beta", b"frame of beta")
-        time.sleep(0.3)
-        assert list(worker.requests()) == [] and list(alpha.results()) == []
-    finally:
-        for link in (alpha, beta, worker):
-            link.close()
+def test_a_robot_cannot_send_frames_as_another_robot(fleet: Fleet) -> None:
+    worker, alpha, beta = fleet
+    assert wait_for(beta.workers) == [worker.worker_id]
+    beta.session.put(f"dvfo/alpha/feature_map/{worker.worker_id}", b"forged by beta")
+    beta.session.put("dvfo/alpha/cloud_result", b"forged result")  # nor answer in a worker's place
+    beta.send(b"frame of beta")
+    (request,) = wait_for(lambda: list(worker.requests()))
+    assert (request.robot_id, request.payload) == ("beta", b"frame of beta")
+    time.sleep(0.3)
+    assert list(worker.requests()) == [] and list(alpha.results()) == []
 
 
-def test_a_robot_cannot_pose_as_a_worker(router: str, certs: Path) -> None:
-    worker = _worker(router, certs)
-    alpha, beta = _robot(router, certs, "alpha"), _robot(router, certs, "beta")
+def test_a_robot_cannot_pose_as_a_worker(fleet: Fleet) -> None:
+    worker, alpha, beta = fleet
     token = beta.session.liveliness().declare_token("dvfo/workers/impostor")
     try:
         assert wait_for(alpha.workers) == [worker.worker_id]
@@ -99,8 +102,6 @@ def test_a_robot_cannot_pose_as_a_worker(router: str, certs: Path) -> None:
         assert alpha.workers() == [worker.worker_id], "the impostor's token reached another robot"
     finally:
         token.undeclare()
-        for link in (alpha, beta, worker):
-            link.close()
 
 
 def test_a_worker_leaving_the_pool_is_no_longer_chosen(router: str, certs: Path) -> None:

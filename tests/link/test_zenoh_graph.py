@@ -1,8 +1,8 @@
 """camera -> head over Zenoh (mutual TLS, through a router) -> a pool of tail workers -> head.
 
-The same frames and checks as the DDS graph test (tests/graph/test_graph_e2e.py): every frame
-answered once, the fused results equal to the in-process split, so equal to the DDS results; and
-a worker killed mid-run loses no frame.
+The same checks as the DDS graph test (tests/graph/test_graph_e2e.py): every frame the head takes
+gets one result, the fused results of offloaded frames equal the in-process split (so the DDS
+results); and a worker killed mid-run loses no frame.
 """
 
 from __future__ import annotations
@@ -26,6 +26,22 @@ from dvfo_core.split.runner import SplitRunner
 
 pytestmark = pytest.mark.slow
 N = 16
+
+
+def _start(tmp_path: Path, certs: Path, robot_id: str, cloud_timeout_ms: float) -> tuple[Launch, Launch]:
+    """A router with two workers, and camera + head of ``robot_id`` (a continuous 4 Hz camera)."""
+    plan = ZenohPlan(certs, listen=free_endpoint(), workers=2, robot_id=robot_id)
+    params = write_params(
+        tmp_path,
+        camera={"count": 0, "rate_hz": 4.0, "qos": {"image": "default"}},
+        head={"qos": {"image": "default"}, "cloud_timeout_ms": cloud_timeout_ms},
+    )
+    cloud = _cloud(plan, params)
+    try:
+        return cloud, _edge(plan, params)
+    except BaseException:
+        cloud.shutdown()
+        raise
 
 
 def _cloud(plan: ZenohPlan, params: Path) -> Launch:
@@ -52,14 +68,7 @@ def collector(dds_domain: int) -> Collector:
 def test_frames_round_trip_over_zenoh_equal_to_the_in_process_split(
     tmp_path: Path, certs: Path, collector: Collector
 ) -> None:
-    plan = ZenohPlan(certs, listen=free_endpoint(), workers=2, robot_id="alpha")
-    params = write_params(
-        tmp_path,
-        camera={"count": 0, "rate_hz": 4.0, "qos": {"image": "default"}},
-        head={"qos": {"image": "default"}, "cloud_timeout_ms": 3000.0},
-    )
-    cloud = _cloud(plan, params)
-    edge = _edge(plan, params)
+    cloud, edge = _start(tmp_path, certs, "alpha", cloud_timeout_ms=3000.0)
 
     def offloaded() -> list:
         return [r for r in collector.results if r.cloud_used]
@@ -90,14 +99,7 @@ def test_frames_round_trip_over_zenoh_equal_to_the_in_process_split(
 
 
 def test_a_worker_killed_mid_run_loses_no_frame(tmp_path: Path, certs: Path, collector: Collector) -> None:
-    plan = ZenohPlan(certs, listen=free_endpoint(), workers=2, robot_id="beta")
-    params = write_params(
-        tmp_path,
-        camera={"count": 0, "rate_hz": 4.0, "qos": {"image": "default"}},
-        head={"qos": {"image": "default"}, "cloud_timeout_ms": 1500.0},
-    )
-    cloud = _cloud(plan, params)
-    edge = _edge(plan, params)
+    cloud, edge = _start(tmp_path, certs, "beta", cloud_timeout_ms=1500.0)
     try:
         assert collector.spin_until(lambda: collector.node.subscriber_count(collector.action_pub) > 0, 120)
         collector.send_action(0.5)

@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from dvfo_core.link.certs import WORKER_CN, check_identity, fleet_robots, router_identity
-from dvfo_core.link.zenoh_link import WORKERS, _base, cloud_result_key, feature_map_key, open_session
+from dvfo_core.link.zenoh_link import (
+    WORKERS,
+    base_config,
+    cloud_result_key,
+    feature_map_key,
+    open_session,
+    tls_section,
+)
 
 _BOTH = ["ingress", "egress"]
 
@@ -79,14 +86,9 @@ def router_config(certs: Path, listen: list[str], robots: list[str] | None = Non
     client certificates of the fleet CA, ACL for ``robots`` (default: those with a certificate in
     ``certs``)."""
     ident = check_identity(router_identity(certs))
-    conf = _base("router")
+    conf = base_config("router")
     conf["listen"] = {"endpoints": list(listen)}
-    conf["transport"]["link"]["tls"] = {
-        "root_ca_certificate": str(ident.ca),
-        "listen_certificate": str(ident.cert),
-        "listen_private_key": str(ident.key),
-        "enable_mtls": True,
-    }
+    conf["transport"]["link"]["tls"] = tls_section(ident, "listen")
     conf["access_control"] = access_control(fleet_robots(certs) if robots is None else robots)
     return conf
 

@@ -47,7 +47,8 @@ def cloud_result_key(robot_id: str) -> str:
     return f"dvfo/{robot_id}/cloud_result"
 
 
-def _base(mode: str) -> dict[str, Any]:
+def base_config(mode: str) -> dict[str, Any]:
+    """A session configuration of ``mode`` (client, router) that talks only to configured endpoints."""
     # no multicast or gossip scouting: every session talks to the endpoints it is given, nothing else
     return {
         "mode": mode,
@@ -63,15 +64,22 @@ def client_config(endpoints: Sequence[str], ident: Identity) -> dict[str, Any]:
     if not endpoints:
         raise ConfigError("no Zenoh endpoint to connect to (e.g. tls/127.0.0.1:7447)")
     check_identity(ident)
-    conf = _base("client")
+    conf = base_config("client")
     conf["connect"] = {"endpoints": list(endpoints)}
-    conf["transport"]["link"]["tls"] = {
+    conf["transport"]["link"]["tls"] = tls_section(ident, "connect")
+    return conf
+
+
+def tls_section(ident: Identity, side: str) -> dict[str, Any]:
+    """``transport/link/tls`` for the ``listen`` (router) or ``connect`` (client) side: this
+    side's certificate and key, the fleet CA that the other side's certificate must chain to, and
+    mutual TLS (each side shows a certificate)."""
+    return {
         "root_ca_certificate": str(ident.ca),
-        "connect_certificate": str(ident.cert),
-        "connect_private_key": str(ident.key),
+        f"{side}_certificate": str(ident.cert),
+        f"{side}_private_key": str(ident.key),
         "enable_mtls": True,
     }
-    return conf
 
 
 def open_session(conf: dict[str, Any]) -> Any:
