@@ -53,7 +53,7 @@ def test_local_endpoint_replaces_wildcard_addresses() -> None:
         (["edge", "--certs", "x"], "--certs only apply with --link zenoh"),
         (["edge", "--link", "zenoh", "--certs", "/nonexistent"], "needs --certs DIR"),
         (
-            ["cloud", "--link", "zenoh", "--certs", "CERTS", "--robot-id", "nobody"],
+            ["edge", "--link", "zenoh", "--certs", "CERTS", "--robot-id", "nobody"],
             "robot-nobody.pem does not exist",
         ),
         (["edge", "--link", "zenoh", "--certs", "CERTS"], "needs --robot-id"),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import free_endpoint, wait_for
+from link_helpers import free_endpoint, wait_for
 
 from dvfo_core.camera import dataset
 from dvfo_core.graph import load_graph

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import wait_for
+from link_helpers import wait_for
 
 from dvfo_core.errors import ConfigError
 from dvfo_core.link.certs import Identity, init_fleet, issue_robot, robot_identity, worker_identity

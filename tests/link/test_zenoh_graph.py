@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import free_endpoint
+from link_helpers import free_endpoint
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "graph"))
 from graph_helpers import Collector, write_params
@@ -99,14 +99,15 @@ def test_frames_round_trip_over_zenoh_equal_to_the_in_process_split(
 
 
 def test_a_worker_killed_mid_run_loses_no_frame(tmp_path: Path, certs: Path, collector: Collector) -> None:
-    cloud, edge = _start(tmp_path, certs, "beta", cloud_timeout_ms=1500.0)
+    # a generous time-out: on a loaded machine the survivor's answers must not count as lost
+    cloud, edge = _start(tmp_path, certs, "beta", cloud_timeout_ms=5000.0)
     try:
         assert collector.spin_until(lambda: collector.node.subscriber_count(collector.action_pub) > 0, 120)
         collector.send_action(0.5)
         assert collector.spin_until(lambda: sum(r.cloud_used for r in collector.results) >= 4, 180)
         cloud.procs["worker1"].kill()  # SIGKILL: no goodbye, frames in its hands are gone
         killed_at = len(collector.results)
-        assert collector.spin_until(lambda: len(collector.results) >= killed_at + 16, 60)
+        assert collector.spin_until(lambda: len(collector.results) >= killed_at + 16, 180)
         after = collector.results[killed_at + 8 :]  # the head has seen the worker go by then
         assert sum(r.cloud_used for r in after) >= len(after) // 2, "the other worker took over"
     finally:
