@@ -125,3 +125,27 @@ def test_missing_certificate_files_are_named(certs: Path, tmp_path: Path) -> Non
         client_config(["tls/127.0.0.1:1"], robot_identity(certs, "nobody"))
     with pytest.raises(ConfigError, match="no Zenoh endpoint"):
         client_config([], Identity(tmp_path, tmp_path, tmp_path))
+
+
+def test_a_refused_robot_says_why_in_its_diagnostics(router: str, tmp_path: Path, dds_domain: int) -> None:
+    from dvfo_core.link.offload import ZenohEdge
+    from dvfo_core.runtime.dds import DdsNode
+
+    init_fleet(tmp_path)  # a certificate of another fleet's CA
+    stranger = issue_robot(tmp_path, "alpha")
+    params = {
+        "robot_id": "alpha",
+        "offload.connect": [router],
+        "offload.ca_certificate": str(stranger.ca),
+        "offload.certificate": str(stranger.cert),
+        "offload.private_key": str(stranger.key),
+    }
+    node = DdsNode("refused_head", parameter_services=False)
+    edge = ZenohEdge(node, params, on_result=lambda msg: None)
+    try:
+        assert wait_for(lambda: edge.connector.error)
+        assert not edge.up() and edge.describe().startswith("zenoh: connecting (")
+        assert "failed" in edge.describe()
+    finally:
+        edge.close()
+        node.destroy()

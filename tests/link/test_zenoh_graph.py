@@ -26,6 +26,7 @@ from dvfo_core.split.runner import SplitRunner
 
 pytestmark = pytest.mark.slow
 N = 16
+DEEP = "default:1000"  #: QoS of /dvfo/result here
 
 
 def _start(tmp_path: Path, certs: Path, robot_id: str, cloud_timeout_ms: float) -> tuple[Launch, Launch]:
@@ -34,7 +35,7 @@ def _start(tmp_path: Path, certs: Path, robot_id: str, cloud_timeout_ms: float) 
     params = write_params(
         tmp_path,
         camera={"count": 0, "rate_hz": 4.0, "qos": {"image": "default"}},
-        head={"qos": {"image": "default"}, "cloud_timeout_ms": cloud_timeout_ms},
+        head={"qos": {"image": "default", "result": DEEP}, "cloud_timeout_ms": cloud_timeout_ms},
     )
     cloud = _cloud(plan, params)
     try:
@@ -60,6 +61,10 @@ def _edge(plan: ZenohPlan, params: Path) -> Launch:
 def collector(dds_domain: int) -> Collector:
     """Results, ground truth and telemetry on this test's DDS domain; also watches /dvfo/feature_map."""
     collector = Collector()
+    # results through a deep reliable queue: on a loaded machine the test's own reader may lag, and
+    # keep-last-10 would drop results between the head and the test, not on the path under test
+    collector.results = []
+    collector.node.subscribe("dvfo_msgs/msg/InferenceResult", "/dvfo/result", collector.results.append, DEEP)
     collector.dds_frames = []  # type: ignore[attr-defined]
     collector.node.subscribe("dvfo_msgs/msg/FeatureMap", "/dvfo/feature_map", collector.dds_frames.append)  # type: ignore[attr-defined]
     return collector
@@ -79,22 +84,21 @@ def test_frames_round_trip_over_zenoh_equal_to_the_in_process_split(
         got = collector.spin_until(lambda: len(offloaded()) >= N, 180)
         logs = {**cloud.last_lines, **edge.last_lines}
         assert got, f"{len(offloaded())} of {N} frames answered over Zenoh; logs: {logs}"
+        results = list(collector.results)  # while the graph runs (not the frames cut short by the stop)
     finally:
-        edge.shutdown()  # the head answers every frame still waiting
+        edge.shutdown()
         cloud.shutdown()
-    collector.spin_until(lambda: False, 1.0)
-    results = collector.results
     seqs = sorted(r.frame_seq for r in results)
     assert seqs == list(range(seqs[0], seqs[-1] + 1)), "every frame the head took has one result"
     images = {f.index: f.image for f in dataset("mnist", 64, 64, loop=False)}
     runner = SplitRunner.from_checkpoint(model="resnet18")
-    for r in offloaded():
+    for r in [r for r in results if r.cloud_used]:
         label = collector.labels[stamp_to_ns(r.header.stamp)]
         expected = runner.infer(runner.preprocess(images[label.index]), float(r.xi))
         np.testing.assert_allclose(r.logits, expected.logits.numpy(), atol=0.05, rtol=0.02)
         assert r.class_id == expected.class_id and not r.fallback
-    first, last = offloaded()[0].frame_seq, sorted(r.frame_seq for r in offloaded())[N - 1]
-    assert not any(r.fallback for r in results if first <= r.frame_seq <= last), "no frame waited in vain"
+    first = min(r.frame_seq for r in results if r.cloud_used)
+    assert not any(r.fallback for r in results if r.frame_seq >= first), "no frame waited in vain"
     assert collector.dds_frames == [], "no feature map went over DDS"  # type: ignore[attr-defined]
 
 
@@ -109,7 +113,11 @@ def test_a_worker_killed_mid_run_loses_no_frame(tmp_path: Path, certs: Path, col
         killed_at = len(collector.results)
         assert collector.spin_until(lambda: len(collector.results) >= killed_at + 16, 180)
         after = collector.results[killed_at + 8 :]  # the head has seen the worker go by then
-        assert sum(r.cloud_used for r in after) >= len(after) // 2, "the other worker took over"
+        seen = [
+            (r.frame_seq, r.cloud_used, r.fallback, round(r.wait_ms))
+            for r in collector.results[killed_at - 4 :]
+        ]
+        assert sum(r.cloud_used for r in after) >= len(after) // 2, f"the other worker took over: {seen}"
     finally:
         edge.shutdown()
         cloud.shutdown()

@@ -145,6 +145,7 @@ class Tail:
         values.update({f"rejected[{k}]": n for k, n in self.server.rejected.items()})
         values["batches"] = self.server.batches
         values["queued"] = len(self.server.queue)
+        values["offload"] = "; ".join(link.describe() for link in self.links)
         if self.server.rejected:
             return Status(WARN, f"{sum(self.server.rejected.values())} payloads rejected", values)
         return Status(message="serving", values=values)

@@ -299,6 +299,7 @@ class Head:
         values["pending"] = len(self.pipeline.pending)
         values["xi"] = self.action.xi
         values["bad_encodings"] = ", ".join(sorted(self.bad_encodings))
+        values["offload"] = self.offload.describe()
         if not self.cloud_up():
             return Status(WARN, "cloud unreachable: edge-only", values)
         return Status(message="running", values=values)

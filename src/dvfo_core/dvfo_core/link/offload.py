@@ -59,6 +59,9 @@ class EdgeOffload(Protocol):
     def poll(self) -> None:
         """Hand the CloudResults received since the last call to the callback."""
 
+    def describe(self) -> str:
+        """The link's state in a few words, for ``/diagnostics``."""
+
     def close(self) -> None:
         """Release the link."""
 
@@ -79,6 +82,9 @@ class DdsEdge:
 
     def poll(self) -> None:
         pass
+
+    def describe(self) -> str:
+        return f"dds: {self.node.subscriber_count(self.pub)} tail(s) matched"
 
     def close(self) -> None:
         pass
@@ -115,6 +121,12 @@ class ZenohEdge:
                 continue
             self.on_result(msg)
 
+    def describe(self) -> str:
+        link = self.connector.link
+        if link is None:  # not connected yet: why the last attempt failed (refused, unreachable)
+            return f"zenoh: connecting ({self.connector.error or 'first attempt'})"
+        return f"zenoh: connected, {len(link.workers())} worker(s), {link.sent} frame(s) sent"
+
     def close(self) -> None:
         self.connector.close()
 
@@ -148,6 +160,10 @@ class DdsCloud:
 
     def poll(self) -> None:
         pass
+
+    def describe(self) -> str:
+        """The link's state for ``/diagnostics``."""
+        return "dds"
 
     def close(self) -> None:
         pass
@@ -195,6 +211,14 @@ class ZenohCloud:
             self.node.logger.info(f"tail: Zenoh worker {link.worker_id} in the pool of {where}")
         for req in link.requests():
             self.on_frame(req.robot_id, len(req.payload), req.payload, self)
+
+    def describe(self) -> str:
+        """The link's state for ``/diagnostics``."""
+        if self.connector is None:
+            return "zenoh: not in the pool (inactive)"
+        if self.link is None:
+            return f"zenoh: connecting ({self.connector.error or 'first attempt'})"
+        return f"zenoh: worker {self.link.worker_id}"
 
     def close(self) -> None:
         """Leave the pool (robots stop choosing this worker)."""
