@@ -1,20 +1,26 @@
 """tail: finishes offloaded feature maps on the cloud server and answers each robot.
 
 Subscribes ``/dvfo/feature_map`` (``dvfo_msgs/FeatureMap``), publishes ``/dvfo/cloud_result``
-(``dvfo_msgs/CloudResult``) with the frame's stamp, robot id and sequence number. One process
-serves several robots and models; queued frames are batched. Bad payloads are answered with
-``ok: false`` and counted per reason on ``/diagnostics``; the node keeps serving.
+(``dvfo_msgs/CloudResult``) with the frame's stamp, robot id and sequence number, over DDS or as
+one worker of a Zenoh pool (``offload.link``, :mod:`dvfo_core.link.offload`). One process
+serves several robots and models; queued frames are batched. A message over the size cap or
+unreadable is dropped; one over its robot's rate cap, or whose robot_id is not the robot the link
+authenticated, is answered ``ok: false``; bad payloads are answered ``ok: false``; every refusal is
+counted per reason on ``/diagnostics``; the node keeps serving.
 """
 
 from __future__ import annotations
 
 import sys
 
+from dvfo_core.errors import DvfoError
+from dvfo_core.link.offload import FEATURE_MAP, cloud_offloads, offload_params
 from dvfo_core.runtime.diagnostics import WARN, Diagnostics, Status
 from dvfo_core.runtime.node_main import run_node
 from dvfo_core.runtime.params import ParamSpec
 from dvfo_core.runtime.port import Node
-from dvfo_core.tail_server import TailReply, TailRequest, TailServer
+from dvfo_core.split.codec import RejectReason
+from dvfo_core.tail_server import Admission, TailReply, TailRequest, TailServer
 
 PARAMS = [
     ParamSpec("models", ["resnet18"], "models to load at start (others load on first request)"),
@@ -22,6 +28,9 @@ PARAMS = [
     ParamSpec("device", "cpu", "torch device of the tail (cpu, cuda, cuda:1, ...)"),
     ParamSpec("qos.feature_map", "default", "QoS preset of /dvfo/feature_map"),
     ParamSpec("qos.cloud_result", "default", "QoS preset of /dvfo/cloud_result"),
+    ParamSpec("max_payload_bytes", 8 * 1024 * 1024, "largest FeatureMap accepted (0: no cap)", min=0),
+    ParamSpec("max_rate_hz", 100.0, "FeatureMaps a second accepted per robot (0: no cap)", min=0.0),
+    *offload_params(["dds", "zenoh", "dds+zenoh"]),
 ]
 
 
@@ -38,10 +47,7 @@ class Tail:
         self.p = p
         self.server: TailServer | None = None
         self.result_cls = node.msg("dvfo_msgs/msg/CloudResult")
-        self.pub = node.publisher("dvfo_msgs/msg/CloudResult", "/dvfo/cloud_result", p["qos.cloud_result"])
-        node.subscribe(
-            "dvfo_msgs/msg/FeatureMap", "/dvfo/feature_map", self.on_feature_map, p["qos.feature_map"]
-        )
+        self.links = cloud_offloads(node, p, self.on_feature_map)
         node.timer(0.002, self.drain)
         diag = Diagnostics(node, hardware_id=f"tail:{p['device']}")
         diag.add("serving", self.status)
@@ -49,15 +55,23 @@ class Tail:
     def on_configure(self) -> None:
         """Load the models (an unknown model or torch device fails the transition)."""
         p = self.p
-        self.server = TailServer(max_batch=p["max_batch"], device=p["device"])
+        admission = Admission(p["max_payload_bytes"], p["max_rate_hz"])
+        self.server = TailServer(max_batch=p["max_batch"], device=p["device"], admission=admission)
         for model in p["models"]:
             self.server.runner(model)
         self.node.logger.info(f"tail: serving {', '.join(p['models'])} on {p['device']}")
 
+    def on_activate(self) -> None:
+        """Join the Zenoh pool (if on Zenoh): robots send frames to this worker from now on."""
+        for link in self.links:
+            getattr(link, "open", lambda: None)()
+
     def on_deactivate(self) -> None:
-        """Answer what is queued."""
+        """Answer what is queued, then leave the Zenoh pool."""
         if self.server is not None:
             self.drain()
+        for link in self.links:
+            link.close()
 
     def on_cleanup(self) -> None:
         """Release the models."""
@@ -68,24 +82,49 @@ class Tail:
         self.on_deactivate()
         self.on_cleanup()
 
-    def on_feature_map(self, msg: object) -> None:
-        """Queue one offloaded frame."""
-        self.server.submit(
-            TailRequest(
-                robot_id=str(msg.robot_id),  # type: ignore[attr-defined]
-                frame_seq=int(msg.frame_seq),  # type: ignore[attr-defined]
-                model=str(msg.model),  # type: ignore[attr-defined]
-                split=str(msg.split),  # type: ignore[attr-defined]
-                fields=msg,
-                stamp=msg.header.stamp,  # type: ignore[attr-defined]
-            )
+    def on_feature_map(self, robot_id: str, nbytes: int, msg: object, origin: object) -> None:
+        """Admit and queue one offloaded frame; ``msg`` is a FeatureMap or its CDR bytes (Zenoh),
+        ``robot_id`` the robot the link names (on Zenoh: the one its certificate authenticated)."""
+        server = self.server
+        reason = server.admit(robot_id, nbytes)
+        if reason is RejectReason.TOO_LARGE:
+            server.refuse(reason)  # not even read: no answer, the robot's time-out covers it
+            return
+        if isinstance(msg, bytes):
+            try:
+                msg = self.node.from_cdr(FEATURE_MAP, msg)
+            except DvfoError:
+                server.refuse(RejectReason.MALFORMED)
+                return
+        req = TailRequest(
+            robot_id=robot_id,
+            frame_seq=int(msg.frame_seq),  # type: ignore[attr-defined]
+            model=str(msg.model),  # type: ignore[attr-defined]
+            split=str(msg.split),  # type: ignore[attr-defined]
+            fields=msg,
+            stamp=msg.header.stamp,  # type: ignore[attr-defined]
+            origin=origin,
         )
+        claimed, why = str(msg.robot_id), ""  # type: ignore[attr-defined]
+        if reason is None and claimed != robot_id:
+            reason, why = RejectReason.ROBOT_MISMATCH, f"robot_id {claimed!r} sent by robot {robot_id!r}"
+        if reason is not None:
+            self.answer(server.refuse(reason, req, why))
+            return
+        server.submit(req)
 
     def drain(self) -> None:
-        """Finish what is queued and answer."""
+        """Take what the links received, finish what is queued and answer."""
+        for link in self.links:
+            link.poll()
         while self.server.queue:
             for reply in self.server.process():
-                self.pub.publish(self.to_msg(reply))
+                self.answer(reply)
+
+    def answer(self, reply: TailReply) -> None:
+        """Send a reply back on the link its request came in on."""
+        req = reply.request
+        req.origin.reply(req.robot_id, self.to_msg(reply))
 
     def to_msg(self, reply: TailReply) -> object:
         """The ``CloudResult`` of a reply."""
@@ -106,6 +145,7 @@ class Tail:
         values.update({f"rejected[{k}]": n for k, n in self.server.rejected.items()})
         values["batches"] = self.server.batches
         values["queued"] = len(self.server.queue)
+        values["offload"] = "; ".join(link.describe() for link in self.links)
         if self.server.rejected:
             return Status(WARN, f"{sum(self.server.rejected.values())} payloads rejected", values)
         return Status(message="serving", values=values)

@@ -16,9 +16,14 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from dvfo_core.errors import ConfigError
 from dvfo_core.graph import NodeEntry, load_graph
 from dvfo_core.runtime.params import load_parameter_file
+
+if TYPE_CHECKING:
+    from dvfo_core.link.plan import ZenohPlan
 
 
 def container_command(group: str, params: Path, extra: Sequence[str] = ()) -> list[str]:
@@ -47,6 +52,7 @@ class Launch:
 
     ``container=True`` runs each group's nodes in one process (named after the group: ``edge``,
     ``cloud``) with intra-process delivery between them; ``overrides`` of its nodes are merged.
+    ``commands`` are more processes by name (a Zenoh router, tail workers), started first.
     """
 
     def __init__(
@@ -57,13 +63,14 @@ class Launch:
         quiet: bool = False,
         env: dict[str, str] | None = None,
         container: bool = False,
+        commands: dict[str, list[str]] | None = None,
     ) -> None:
         self.entries = list(entries)
         self.procs: dict[str, subprocess.Popen] = {}
         self._threads: list[threading.Thread] = []
         self.quiet = quiet
         overrides = overrides or {}
-        commands: dict[str, list[str]] = {}
+        commands = dict(commands or {})
         if container:
             for group in dict.fromkeys(e.group for e in self.entries):
                 members = [e for e in self.entries if e.group == group]
@@ -173,15 +180,29 @@ def launch(
     duration_s: float | None = None,
     autostart: bool = True,
     container: bool = False,
+    zenoh: ZenohPlan | None = None,
 ) -> int:
     """Run ``group`` (edge, cloud, all) until interrupted; exit code 1 when a node failed.
 
     ``autostart=False`` leaves every node unconfigured for ``dvfo lifecycle set``; ``container``
-    runs each group in one process (:mod:`dvfo_core.container`)."""
+    runs each group in one process (:mod:`dvfo_core.container`). With a ``zenoh`` plan the offload
+    path is Zenoh: the cloud is a router plus ``zenoh.workers`` tail processes, the head connects to
+    the router with its robot certificate (:mod:`dvfo_core.link.plan`)."""
     entries = load_graph(group)  # without --params each group keeps its own file
     check_params(entries, params)  # one clear error here, not one per node
     extra = {} if autostart else {e.name: ["-p", "autostart:=false"] for e in entries}
-    running = Launch(entries, params, overrides=extra, container=container)
+    commands: dict[str, list[str]] = {}
+    if zenoh is not None:
+        from dvfo_core.link.plan import cloud_commands, head_args
+
+        if container:
+            raise ConfigError("--container runs one process per group: not with --link zenoh")
+        for entry in [e for e in entries if e.group == "cloud"]:
+            commands.update(cloud_commands(zenoh, entry, params or entry.params, extra.get(entry.name, [])))
+            entries.remove(entry)
+        if any(e.name == "head" for e in entries):
+            extra["head"] = [*extra.get("head", []), *head_args(zenoh)]
+    running = Launch(entries, params, overrides=extra, container=container, commands=commands)
     codes = running.wait(duration_s)
     failed = {n: c for n, c in codes.items() if c not in (0, None, -signal.SIGINT, -signal.SIGTERM)}
     for name, code in failed.items():

@@ -24,6 +24,35 @@ from dvfo_core.split.codec import PayloadRejectedError, RejectReason
 from dvfo_core.split.runner import SplitRunner
 
 
+class Admission:
+    """The tail's caps on what a robot may send: bytes per message and messages per second.
+
+    The rate cap is a token bucket per robot (``max_rate_hz`` tokens a second, a burst of one
+    second's worth, at least one message); 0 disables a cap.
+    """
+
+    def __init__(self, max_payload_bytes: int = 0, max_rate_hz: float = 0.0) -> None:
+        self.max_payload_bytes = max_payload_bytes
+        self.max_rate_hz = max_rate_hz
+        self.burst = max(1.0, max_rate_hz)
+        self._buckets: dict[str, tuple[float, float]] = {}  # robot -> (tokens, last refill)
+
+    def check(self, robot_id: str, nbytes: int, now: float | None = None) -> RejectReason | None:
+        """Why a message of ``nbytes`` from ``robot_id`` is refused now, or None when admitted."""
+        if self.max_payload_bytes and nbytes > self.max_payload_bytes:
+            return RejectReason.TOO_LARGE
+        if not self.max_rate_hz:
+            return None
+        now = time.monotonic() if now is None else now
+        tokens, last = self._buckets.get(robot_id, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - last) * self.max_rate_hz)
+        if tokens < 1.0:
+            self._buckets[robot_id] = (tokens, now)
+            return RejectReason.RATE_LIMITED
+        self._buckets[robot_id] = (tokens - 1.0, now)
+        return None
+
+
 @dataclass
 class TailRequest:
     """One offloaded frame waiting for the tail."""
@@ -35,6 +64,7 @@ class TailRequest:
     fields: Any  #: the FeatureMap message (or a dict of its fields)
     stamp: Any  #: the camera frame's stamp, copied to the reply
     received_s: float = field(default_factory=time.monotonic)
+    origin: Any = None  #: the link the request came in on, which carries the answer back
 
 
 @dataclass
@@ -58,6 +88,7 @@ class TailServer:
         loader: Callable[[str], SplitRunner] | None = None,
         max_batch: int = 8,
         device: str = "cpu",
+        admission: Admission | None = None,
     ) -> None:
         self._loader = loader or (lambda model: SplitRunner.from_checkpoint(model=model))
         self.runners: dict[str, SplitRunner] = {}
@@ -67,6 +98,21 @@ class TailServer:
         self.rejected: Counter[str] = Counter()
         self.served: Counter[str] = Counter()  #: frames answered per robot
         self.batches = 0
+        self.admission = admission or Admission()
+
+    def admit(self, robot_id: str, nbytes: int) -> RejectReason | None:
+        """Check a message against the caps before decoding it (refuse it with :meth:`refuse`)."""
+        return self.admission.check(robot_id, nbytes)
+
+    def refuse(
+        self, reason: RejectReason, request: TailRequest | None = None, message: str = ""
+    ) -> TailReply | None:
+        """Count a message refused before it was queued; the answer to send back, when there is a
+        request to answer (a message that could not be read has none)."""
+        self.rejected[reason.value] += 1
+        if request is None:
+            return None
+        return TailReply(request, False, error=str(PayloadRejectedError(reason, message or reason.value)))
 
     def runner(self, model: str) -> SplitRunner:
         """The runner of ``model`` (loaded once)."""

@@ -27,6 +27,7 @@ from dvfo_core.device.network import NetworkModel, RadioModel, load_trace
 from dvfo_core.errors import ImageError
 from dvfo_core.governor import GAP_POLICY, PeriodEstimator
 from dvfo_core.images import IMAGE_TRANSPORTS, msg_to_rgb
+from dvfo_core.link.offload import edge_offload, offload_params
 from dvfo_core.runtime.diagnostics import ERROR, WARN, Diagnostics, Status
 from dvfo_core.runtime.msgs import as_array
 from dvfo_core.runtime.node_main import run_node
@@ -71,6 +72,7 @@ PARAMS = [
     ParamSpec("qos.feature_map", "default", "QoS preset of /dvfo/feature_map"),
     ParamSpec("qos.cloud_result", "default", "QoS preset of /dvfo/cloud_result"),
     ParamSpec("qos.result", "default", "QoS preset of /dvfo/result and /dvfo/telemetry"),
+    *offload_params(["dds", "zenoh"]),
 ]
 
 #: Consecutive cloud time-outs after which the head stops offloading for ``CLOUD_BACKOFF_S``.
@@ -110,16 +112,13 @@ class Head:
         self.msgs = {
             t: node.msg(f"dvfo_msgs/msg/{t}") for t in ("FeatureMap", "InferenceResult", "Telemetry")
         }
-        self.fm_pub = node.publisher("dvfo_msgs/msg/FeatureMap", "/dvfo/feature_map", p["qos.feature_map"])
+        self.offload = edge_offload(node, p, self.on_cloud)  # /dvfo/feature_map, /dvfo/cloud_result
         self.result_pub = node.publisher("dvfo_msgs/msg/InferenceResult", "/dvfo/result", p["qos.result"])
         self.tel_pub = node.publisher("dvfo_msgs/msg/Telemetry", "/dvfo/telemetry", p["qos.result"])
         self.bad_encodings: set[str] = set()  # each reported once (log line + /diagnostics ERROR)
         image_type, image_topic = IMAGE_TRANSPORTS[p["image_transport"]]
         node.subscribe(image_type, image_topic, self.on_image, p["qos.image"])
         node.subscribe("dvfo_msgs/msg/DvfsAction", "/dvfo/action", self.on_action, "default")
-        node.subscribe(
-            "dvfo_msgs/msg/CloudResult", "/dvfo/cloud_result", self.on_cloud, p["qos.cloud_result"]
-        )
         node.timer(0.002, self.tick)
         self.diag = Diagnostics(node, hardware_id=f"head:{p['device']}:{p['backend']}")
         self.diag.add("inference", self.status)
@@ -173,9 +172,10 @@ class Head:
             self.meter = None
 
     def on_shutdown(self) -> None:
-        """Flush waiting frames, then release."""
+        """Flush waiting frames, then release (and close the offload link)."""
         self.on_deactivate()
         self.on_cleanup()
+        self.offload.close()
 
     # -- inputs ------------------------------------------------------------------------------
     def on_action(self, msg: Any) -> None:
@@ -205,7 +205,7 @@ class Head:
 
     def cloud_up(self) -> bool:
         """Whether a tail is there to answer (matched, and not timing out repeatedly)."""
-        return self.node.subscriber_count(self.fm_pub) > 0 and time.monotonic() >= self.cloud_down_until
+        return self.offload.up() and time.monotonic() >= self.cloud_down_until
 
     def on_image(self, msg: Any) -> None:
         """Run one frame (``sensor_msgs/Image`` or ``CompressedImage``); drop one it cannot read."""
@@ -266,6 +266,7 @@ class Head:
 
     def tick(self) -> None:
         """Send payloads whose modelled transfer is over; finish frames the cloud left waiting."""
+        self.offload.poll()  # cloud answers that came over Zenoh (DDS ones arrive as callbacks)
         now = self.callback_start = time.monotonic()
         self.send_due(now)
         for result in self.pipeline.expire(now):
@@ -280,7 +281,7 @@ class Head:
             due = [s for s in self.sends if s[0] <= now]
             self.sends = [s for s in self.sends if s[0] > now]
             for _, fm in due:
-                self.fm_pub.publish(fm)
+                self.offload.send(fm)
                 self.pipeline.mark_sent(int(fm.frame_seq))
 
     # -- outputs -----------------------------------------------------------------------------
@@ -335,6 +336,7 @@ class Head:
         values["pending"] = len(self.pipeline.pending)
         values["xi"] = self.action.xi
         values["bad_encodings"] = ", ".join(sorted(self.bad_encodings))
+        values["offload"] = self.offload.describe()
         if not self.cloud_up():
             return Status(WARN, "cloud unreachable: edge-only", values)
         return Status(message="running", values=values)

@@ -52,7 +52,7 @@ from dvfo_core.paths import config_dir
 from dvfo_core.runtime.dds_typeinfo import strip_type_information, type_information_restored
 from dvfo_core.runtime.discovery import LOOPBACK_CONFIG
 from dvfo_core.runtime.lifecycle import ACTIVE, LifecycleMachine, Outcome
-from dvfo_core.runtime.msgs import dds_topic_name, message_class, normalize_type_name
+from dvfo_core.runtime.msgs import dds_topic_name, from_cdr, message_class, normalize_type_name, to_cdr
 from dvfo_core.runtime.params import ParameterStore, ParamSpec, ParamValue, load_parameter_file
 from dvfo_core.runtime.port import Node
 from dvfo_core.runtime.qos import QosProfile, parse_qos
@@ -349,6 +349,12 @@ class DdsNode(Node):
 
     def now_ns(self) -> int:
         return time.time_ns()
+
+    def to_cdr(self, msg: Any) -> bytes:
+        return to_cdr(msg)
+
+    def from_cdr(self, type_name: str, data: bytes) -> Any:
+        return from_cdr(type_name, data)
 
     def destroy(self) -> None:
         for tm in self.timers:

@@ -335,6 +335,22 @@ def message_class(name: str) -> type:
     return cls
 
 
+def to_cdr(msg: Any) -> bytes:
+    """The CDR bytes of a message of :func:`message_class` (plain XCDR1 with its 4-byte
+    encapsulation header): what the DDS adapter writes and rclpy's ``serialize_message`` gives."""
+    return msg.serialize(use_version_2=False)
+
+
+def from_cdr(name: str, data: bytes) -> Any:
+    """The message of type ``name`` in CDR bytes ``data`` (the inverse of :func:`to_cdr`).
+
+    Malformed bytes raise :class:`~dvfo_core.errors.MessageDefinitionError`."""
+    try:
+        return message_class(normalize_type_name(name)).deserialize(data)
+    except Exception as exc:  # cyclonedds raises struct.error, IndexError, ValueError, ...
+        raise MessageDefinitionError(f"malformed {name} bytes: {type(exc).__name__}: {exc}") from None
+
+
 def to_rosbags(msg: Any) -> Any:
     """Convert a DDS message instance into the rosbags dataclass of the same type (for bags)."""
     store = typestore()

@@ -126,6 +126,15 @@ class Node(ABC):
         return self.msg("builtin_interfaces/msg/Time")(sec=ns // 1_000_000_000, nanosec=ns % 1_000_000_000)
 
     @abstractmethod
+    def to_cdr(self, msg: Any) -> bytes:
+        """``msg`` as the CDR bytes a ROS 2 subscriber receives (encapsulation header included):
+        what carries a message over another link (:mod:`dvfo_core.link`)."""
+
+    @abstractmethod
+    def from_cdr(self, type_name: str, data: bytes) -> Any:
+        """The message of ROS 2 type ``type_name`` in CDR bytes ``data`` (raises on malformed bytes)."""
+
+    @abstractmethod
     def destroy(self) -> None:
         """Release the node's entities."""
 

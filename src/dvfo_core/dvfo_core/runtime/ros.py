@@ -22,7 +22,7 @@ from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.signals import SignalHandlerOptions
 
-from dvfo_core.errors import ConfigError
+from dvfo_core.errors import ConfigError, MessageDefinitionError
 from dvfo_core.runtime.discovery import apply_discovery_default, apply_fastdds_profile_default
 from dvfo_core.runtime.lifecycle import (
     ACTIVE,
@@ -261,6 +261,19 @@ class RosNode(Node):
 
     def now_ns(self) -> int:
         return self._node.get_clock().now().nanoseconds
+
+    def to_cdr(self, msg: Any) -> bytes:
+        from rclpy.serialization import serialize_message
+
+        return serialize_message(msg)
+
+    def from_cdr(self, type_name: str, data: bytes) -> Any:
+        from rclpy.serialization import deserialize_message
+
+        try:
+            return deserialize_message(data, get_message(type_name))
+        except Exception as exc:  # rclpy raises RuntimeError or its own _rclpy errors
+            raise MessageDefinitionError(f"malformed {type_name} bytes: {exc}") from None
 
     def destroy(self) -> None:
         """Destroy the rclpy node; the last one alive in the process shuts rclpy down."""

@@ -50,6 +50,11 @@ class RejectReason(str, Enum):
     TRUNCATED = "truncated"  #: payload shorter than declared
     CORRUPT = "corrupt"  #: compressed payload does not decompress (or fails its checksum)
     MODEL_MISMATCH = "model_mismatch"  #: model or split is not the one this tail serves
+    # refused by the tail before decoding (dvfo_core.tail_server.Admission)
+    TOO_LARGE = "too_large"  #: the message is larger than the tail's size cap
+    RATE_LIMITED = "rate_limited"  #: the robot sends faster than the tail's per-robot rate cap
+    MALFORMED = "malformed"  #: the bytes are not a FeatureMap message
+    ROBOT_MISMATCH = "robot_mismatch"  #: robot_id differs from the robot the link authenticated
 
 
 class PayloadRejectedError(PayloadError):
