@@ -85,6 +85,23 @@ def test_eta_is_drawn_per_episode_unless_fixed(world: World) -> None:
     assert info["eta"] == 0.8 and obs[OBS_NAMES.index("eta")] == pytest.approx(0.8)
 
 
+def test_a_random_eta_is_redrawn_every_n_frames_and_the_next_observation_shows_it(world: World) -> None:
+    env = DvfoEnv(world, LinkSampler(), world.table(), eta_every=5, episode_frames=30, seed=0)
+    obs, _ = env.reset()
+    seen = [env.eta]
+    for _ in range(12):
+        obs, _, _, _, _ = env.step(0)
+        assert obs[OBS_NAMES.index("eta")] == pytest.approx(env.eta)
+        seen.append(env.eta)
+    changes = [i for i, (a, b) in enumerate(zip(seen, seen[1:], strict=False)) if a != b]
+    assert len(changes) == 2 and changes[1] - changes[0] == 5  # 12 frames: two redraws, 5 apart
+    fixed = DvfoEnv(world, LinkSampler(), world.table(), eta=0.3, eta_every=5, seed=0)
+    fixed.reset()
+    for _ in range(12):
+        fixed.step(0)
+    assert fixed.eta == 0.3  # a fixed eta is never redrawn
+
+
 def test_training_links_stay_in_their_range_and_traces_start_anywhere() -> None:
     rng = np.random.default_rng(0)
     for kind in ("constant", "walk"):

@@ -11,7 +11,7 @@ import torch
 from dvfo_core.learning.agents import FactoredHead, RoutedHead
 from dvfo_core.learning.heads import HEADS
 from dvfo_core.learning.policy import Policy
-from dvfo_core.learning.training import TrainSpec, train
+from dvfo_core.learning.training import TrainSpec, recipe_tag, train
 from dvfo_core.world.build import World
 from dvfo_core.world.frame import ACCOUNTING
 from dvfo_core.world.links import LinkSampler
@@ -70,6 +70,14 @@ def test_factored_head_expands_to_the_joint_q_vector() -> None:
         k, m = divmod(rest, 4)
         expected = v[:, 0] + parts[0][:, i] + parts[1][:, j] + parts[2][:, k] + parts[3][:, m]
         torch.testing.assert_close(q[:, flat], expected)
+
+
+def test_the_recipe_tag_changes_with_whatever_shapes_a_policy_besides_seed_and_budget() -> None:
+    base = TrainSpec()
+    assert recipe_tag(base) == recipe_tag(TrainSpec(seed=3, steps=10))  # keyed on their own
+    assert recipe_tag(base) != recipe_tag(TrainSpec(dqn={"train_freq": 4}))
+    assert recipe_tag(base) != recipe_tag(TrainSpec(eta_every=0))
+    assert recipe_tag(base) != recipe_tag(TrainSpec(episode_frames=50))
 
 
 def test_routed_head_gives_each_route_its_own_clock_advantages() -> None:

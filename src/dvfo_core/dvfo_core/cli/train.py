@@ -59,7 +59,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="constant,walk",
         help="synthetic links in the mix: constant,walk or 'none' (default constant,walk)",
     )
-    p.add_argument("--eta", type=float, help="fixed energy weight (default: random per episode)")
+    p.add_argument(
+        "--eta", type=float, help="fixed energy weight (default: random, a new one every 20 frames)"
+    )
     p.add_argument(
         "--deadline-ms", type=float, help="frame deadline (default: 2x local latency at max clocks)"
     )

@@ -21,7 +21,7 @@ from dvfo_core.evaluation.methods import build_controllers, check_methods, unava
 from dvfo_core.learning.heads import DEFAULT_HEAD
 from dvfo_core.learning.learned import LEARNED, learned_table
 from dvfo_core.learning.policy import Policy, PolicyError, shipped_policy_path
-from dvfo_core.learning.training import TrainSpec, train
+from dvfo_core.learning.training import TrainSpec, recipe_tag, train
 from dvfo_core.world.build import World
 from dvfo_core.world.cost import check_eta
 from dvfo_core.world.links import LinkSampler
@@ -73,10 +73,13 @@ def get_policy(
         policy = Policy.load(shipped)
         if _fits(policy, world, method):
             return policy
+    spec = TrainSpec(
+        method=method, steps=steps, seed=seed, head=head, links={"kinds": ["constant", "walk"], "traces": []}
+    )
     cache = cache or policy_cache_dir()
     cached = cache / (
         f"{world.device}__{world.power_mode}__{world.model}__{world.split}__{method}"
-        f"__{head}__{steps}__seed{seed}.npz"
+        f"__{head}__{steps}__seed{seed}__{recipe_tag(spec)}.npz"
     )
     if cached.is_file():
         try:
@@ -85,9 +88,6 @@ def get_policy(
             policy = None
         if policy is not None and _fits(policy, world, method):
             return policy
-    spec = TrainSpec(
-        method=method, steps=steps, seed=seed, head=head, links={"kinds": ["constant", "walk"], "traces": []}
-    )
     result = train(world, LinkSampler(), spec, progress=progress)
     result.policy.save(cached)
     return result.policy

@@ -45,7 +45,7 @@ DQN_DEFAULTS: dict[str, Any] = {
     "learning_starts": 1_000,
     "batch_size": 64,
     "gamma": 0.5,
-    "train_freq": 4,
+    "train_freq": 1,
     "gradient_steps": 1,
     "target_update_interval": 1_000,
     "exploration_fraction": 0.3,

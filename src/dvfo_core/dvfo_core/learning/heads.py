@@ -6,4 +6,4 @@ for the route; ``routed``: clock advantages per route. docs/agent.md compares th
 
 HEADS = ("flat", "factored", "routed")
 #: The head ``dvfo train`` uses unless told otherwise (measured in docs/agent.md).
-DEFAULT_HEAD = "factored"
+DEFAULT_HEAD = "routed"

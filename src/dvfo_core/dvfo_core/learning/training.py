@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,7 +12,15 @@ from typing import Any
 import stable_baselines3
 import torch
 
-from dvfo_core.learning.agents import CurveCallback, export_policy, learn, load_checkpoint, make_dqn
+from dvfo_core.learning.agents import (
+    DQN_DEFAULTS,
+    NET_ARCH,
+    CurveCallback,
+    export_policy,
+    learn,
+    load_checkpoint,
+    make_dqn,
+)
 from dvfo_core.learning.env import DvfoEnv, NetworkSampler
 from dvfo_core.learning.heads import DEFAULT_HEAD
 from dvfo_core.learning.learned import LEARNED, learned_routes, learned_table
@@ -20,6 +30,9 @@ from dvfo_core.world.frame import ACCOUNTING
 
 #: Frames per training episode.
 EPISODE_FRAMES = 200
+#: With a random eta, a new one every this many frames: a policy sees 10x more (eta, link) pairs
+#: than with one eta per episode, and learns what a user moving the knob at run time does.
+ETA_EVERY = 20
 
 
 @dataclass
@@ -34,7 +47,7 @@ class TrainSpec:
     decision_ms: float = 1.0  #: decision time charged to blocking frames during training
     episode_frames: int = EPISODE_FRAMES
     eta: float | None = None  #: None: a random eta per episode
-    eta_every: int = 0  #: with a random eta: draw a new one every this many frames (0: once per episode)
+    eta_every: int = ETA_EVERY  #: with a random eta: a new one every this many frames (0: once per episode)
     links: dict[str, Any] = field(default_factory=dict)  #: description of the link sampler (metadata)
     dqn: dict[str, Any] = field(default_factory=dict)  #: DQN hyper-parameter overrides
 
@@ -47,6 +60,23 @@ class TrainResult:
     curve: CurveCallback
     wall_s: float
     model: Any
+
+
+def recipe_tag(spec: TrainSpec) -> str:
+    """A short digest of what shapes a trained policy besides method, head, steps and seed.
+
+    DQN hyper-parameters (defaults and overrides), network, episode length, eta redraws and the
+    energy accounting: the policy cache keys on it so a changed recipe never reuses an old policy.
+    """
+    recipe = {
+        "dqn": {**DQN_DEFAULTS, **spec.dqn},
+        "net": NET_ARCH,
+        "episode_frames": spec.episode_frames,
+        "eta_every": spec.eta_every,
+        "eta": spec.eta,
+        "accounting": ACCOUNTING,
+    }
+    return hashlib.sha1(json.dumps(recipe, sort_keys=True, default=str).encode()).hexdigest()[:8]
 
 
 def make_env(world: World, sampler: NetworkSampler, spec: TrainSpec) -> DvfoEnv:
@@ -116,7 +146,13 @@ def train(
             "seed": spec.seed,
             "concurrent": env.concurrent,
             "episode_frames": spec.episode_frames,
-            "eta": "random per episode" if spec.eta is None else spec.eta,
+            "eta": spec.eta
+            if spec.eta is not None
+            else f"random, redrawn every {spec.eta_every} frames"
+            if spec.eta_every > 0
+            else "random per episode",
+            "dqn": {**DQN_DEFAULTS, **spec.dqn},
+            "recipe": recipe_tag(spec),
             "links": spec.links,
             "wall_s": round(wall, 1),
             "accounting": ACCOUNTING,
