@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
@@ -93,7 +95,7 @@ def test_a_random_eta_is_redrawn_every_n_frames_and_the_next_observation_shows_i
         obs, _, _, _, _ = env.step(0)
         assert obs[OBS_NAMES.index("eta")] == pytest.approx(env.eta)
         seen.append(env.eta)
-    changes = [i for i, (a, b) in enumerate(zip(seen, seen[1:], strict=False)) if a != b]
+    changes = [i for i, (a, b) in enumerate(pairwise(seen)) if a != b]
     assert len(changes) == 2 and changes[1] - changes[0] == 5  # 12 frames: two redraws, 5 apart
     fixed = DvfoEnv(world, LinkSampler(), world.table(), eta=0.3, eta_every=5, seed=0)
     fixed.reset()
