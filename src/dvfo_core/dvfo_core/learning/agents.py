@@ -36,7 +36,7 @@ from tqdm import tqdm
 
 from dvfo_core.errors import ConfigError
 from dvfo_core.learning.heads import DEFAULT_HEAD, HEADS
-from dvfo_core.learning.policy import Policy, PolicyMeta
+from dvfo_core.learning.policy import Policy, PolicyMeta, head_outputs
 
 #: Default DQN hyper-parameters (docs/agent.md explains each choice).
 DQN_DEFAULTS: dict[str, Any] = {
@@ -54,8 +54,10 @@ DQN_DEFAULTS: dict[str, Any] = {
 NET_ARCH = [128, 128]
 
 
-class FactoredHead(nn.Module):
-    """MLP trunk -> ``[V, A_cpu, A_gpu, A_emc, A_xi]`` -> flat joint Q-values."""
+class BranchingHead(nn.Module):
+    """An MLP trunk whose outputs a subclass expands to the flat joint Q-vector."""
+
+    name = ""  #: the head's name in :data:`~dvfo_core.learning.heads.HEADS`
 
     def __init__(
         self,
@@ -66,7 +68,14 @@ class FactoredHead(nn.Module):
     ) -> None:
         super().__init__()
         self.branches = tuple(int(b) for b in branches)
-        self.trunk = nn.Sequential(*create_mlp(features_dim, 1 + sum(self.branches), net_arch, activation_fn))
+        n_out = head_outputs(self.name, self.branches)
+        self.trunk = nn.Sequential(*create_mlp(features_dim, n_out, net_arch, activation_fn))
+
+
+class FactoredHead(BranchingHead):
+    """MLP trunk -> ``[V, A_cpu, A_gpu, A_emc, A_route]`` -> flat joint Q-values."""
+
+    name = "factored"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Joint Q-values ``(B, prod(branches))`` in the action table's flat order."""
@@ -81,21 +90,10 @@ class FactoredHead(nn.Module):
         return q.reshape(z.shape[0], -1)
 
 
-class RoutedHead(nn.Module):
+class RoutedHead(BranchingHead):
     """MLP trunk -> ``[V, A_route, A_cpu|route, A_gpu|route, A_emc|route]`` -> flat joint Q-values."""
 
-    def __init__(
-        self,
-        features_dim: int,
-        branches: tuple[int, ...],
-        net_arch: list[int],
-        activation_fn: type[nn.Module],
-    ) -> None:
-        super().__init__()
-        self.branches = tuple(int(b) for b in branches)
-        nc, ng, ne, nr = self.branches
-        n_out = 1 + nr + nr * (nc + ng + ne)
-        self.trunk = nn.Sequential(*create_mlp(features_dim, n_out, net_arch, activation_fn))
+    name = "routed"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Joint Q-values ``(B, prod(branches))`` in the action table's flat order (route fastest)."""
@@ -123,7 +121,7 @@ class RoutedHead(nn.Module):
 
 
 #: Branching heads by name (the flat head is SB3's own MLP).
-BRANCHING_HEADS: dict[str, type[nn.Module]] = {"factored": FactoredHead, "routed": RoutedHead}
+BRANCHING_HEADS: dict[str, type[BranchingHead]] = {h.name: h for h in (FactoredHead, RoutedHead)}
 
 
 class FactoredQNetwork(QNetwork):
@@ -201,7 +199,7 @@ def make_dqn(
 def export_policy(model: DQN, meta: PolicyMeta) -> Policy:
     """The online Q-network of ``model`` as a numpy :class:`Policy` carrying ``meta``."""
     q = model.q_net.q_net
-    seq = q.trunk if isinstance(q, tuple(BRANCHING_HEADS.values())) else q
+    seq = q.trunk if isinstance(q, BranchingHead) else q
     linears = [m for m in seq if isinstance(m, nn.Linear)]
     acts = [m for m in seq if not isinstance(m, nn.Linear)]
     if any(not isinstance(a, nn.ReLU) for a in acts):

@@ -247,12 +247,12 @@ class Policy:
 
 def head_outputs(head: str, branches: tuple[int, ...]) -> int:
     """Number of network outputs of a Q-head over ``branches = (cpu, gpu, emc, route)``."""
-    nc, ng, ne, nr = branches
     if head == "flat":
-        return nc * ng * ne * nr
+        return int(np.prod(branches))
     if head == "factored":
-        return 1 + nc + ng + ne + nr
-    return 1 + nr + nr * (nc + ng + ne)  # routed
+        return 1 + sum(branches)
+    *clocks, n_routes = branches
+    return 1 + n_routes + n_routes * sum(clocks)  # routed
 
 
 def joint_q(out: np.ndarray, branches: tuple[int, ...], head: str) -> np.ndarray:
