@@ -1,10 +1,13 @@
 """The node graph on ROS 2 itself: camera, head and tail as real rclpy nodes (Fast DDS), alone and
 next to DDS-adapter nodes (Cyclone), in both directions. N frames in, N results out, each equal
-to running the frame in-process; discovery works with no setting at all (the project's default)."""
+to running the frame in-process, none lost to one-sided discovery; discovery works with no setting
+at all (the project's default). The tail killed mid-run: the edge keeps answering, nothing is lost,
+offloading resumes when a tail is back."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,7 @@ from ros_helpers import RosCollector, assert_results_equal_in_process
 
 from dvfo_core.graph import NodeEntry, load_graph
 from dvfo_core.launcher import Launch
+from dvfo_core.runtime.port import stamp_to_ns
 
 pytestmark = pytest.mark.slow
 N = 16
@@ -31,29 +35,45 @@ def _nodes(*names: str) -> list[NodeEntry]:
     return [e for e in load_graph("all") if e.name in names]
 
 
+def _govern(collector: Collector, done: Callable[[], bool], timeout_s: float) -> bool:
+    """Play the governor (xi = 0.5, so that frames offload) until ``done()``: the action is said
+    again every half second, as a governor does every frame (the test's publisher may count the
+    head's subscription before the head receives from it)."""
+    end = time.monotonic() + timeout_s
+    while not done() and time.monotonic() < end:
+        collector.send_action(0.5)
+        collector.spin_until(done, 0.5)
+    return done()
+
+
+def _wait_active(collector: Collector, launch: Launch, name: str, timeout_s: float) -> bool:
+    """Spin the monitor until node ``name`` of ``launch`` has logged its activation."""
+    lines = launch.last_lines[name]
+    return collector.spin_until(lambda: any("activate (success)" in x for x in lines), timeout_s)
+
+
 def _run(collector: Collector, tmp_path: Path, rclpy_nodes: list[str], dds_nodes: list[str]) -> int:
-    """Start the data plane split over the two runtimes, play the governor (xi = 0.5 so that frames
-    offload), collect N results; returns how many used the cloud."""
+    """Start the data plane split over the two runtimes, play the governor, collect N results;
+    returns how many used the cloud."""
     params = _params(tmp_path)
-    launches = []
+    launches: list[Launch] = []
     try:
-        if rclpy_nodes:
-            launches.append(Launch(_nodes(*rclpy_nodes), params, env=RCLPY))
-        if dds_nodes:
-            launches.append(Launch(_nodes(*dds_nodes), params))
+        for group in (["tail"], ["camera", "head"]):  # the cloud first: frames offload from the start
+            for names, env in ((rclpy_nodes, RCLPY), (dds_nodes, None)):
+                if chosen := [n for n in group if n in names]:
+                    launches.append(Launch(_nodes(*chosen), params, env=env))
+            if group == ["tail"]:
+                assert _wait_active(collector, launches[0], "tail", 180), f"tail: {launches[0].last_lines}"
         assert collector.spin_until(lambda: collector.node.subscriber_count(collector.action_pub) > 0, 120), (
             "the head never matched the test's action publisher"
         )
-        # A writer can match a reader of the other vendor before that reader matches the writer, and
-        # a volatile sample sent in between is lost (DDS semantics): say it again until done, as a
-        # governor does every frame.
-        end = time.monotonic() + 180
-        while len(collector.results) < N and time.monotonic() < end:
-            collector.send_action(0.5)
-            collector.spin_until(lambda: len(collector.results) >= N, 0.5)
-        got_all = len(collector.results) >= N
+        got_all = _govern(collector, lambda: len(collector.results) >= N, 180)
         logs = {name: list(lines) for launch in launches for name, lines in launch.last_lines.items()}
-        assert got_all, f"{len(collector.results)} of {N} results; node logs: {logs}"
+        seqs = sorted(r.frame_seq for r in collector.results)
+        assert got_all, (
+            f"{len(collector.results)} of {N} results (frames {seqs}, {len(collector.labels)} ground truths"
+            f" published); node logs: {logs}"
+        )
         collector.spin_until(lambda: False, 1.0)  # anything extra would show up now
     finally:
         codes = {name: code for launch in launches for name, code in launch.shutdown().items()}
@@ -79,3 +99,47 @@ def test_dds_adapter_edge_with_rclpy_cloud_and_monitor(tmp_path: Path, ros_colle
     """Feature maps DDS adapter -> rclpy, cloud results, actions and results the other way."""
     offloaded = _run(ros_collector, tmp_path, ["tail"], ["camera", "head"])
     assert offloaded >= N // 2
+
+
+def test_tail_killed_mid_run_edge_keeps_answering_then_offloads_again(
+    tmp_path: Path, ros_collector: RosCollector
+) -> None:
+    """rclpy camera, head and tail; the tail is SIGKILLed (no goodbye on the wire) and restarted."""
+    collector = ros_collector
+    params = write_params(
+        tmp_path,
+        camera={"count": 0, "rate_hz": 4.0, "qos": {"image": "default"}, "wait_for_subscribers": True},
+        head={"qos": {"image": "default"}, "cloud_timeout_ms": 1000.0},
+    )
+    cloud = Launch(_nodes("tail"), params, env=RCLPY)
+    assert _wait_active(collector, cloud, "tail", 180), f"tail: {cloud.last_lines}"
+    edge = Launch(_nodes("camera", "head"), params, env=RCLPY)
+    try:
+        assert collector.spin_until(lambda: collector.node.subscriber_count(collector.action_pub) > 0, 120)
+        assert _govern(collector, lambda: sum(r.cloud_used for r in collector.results) >= 3, 180), (
+            f"never offloaded; node logs: {edge.last_lines} {cloud.last_lines}"
+        )
+        cloud.procs["tail"].kill()
+        cloud.procs["tail"].wait(10)
+        killed_ns = time.time_ns()  # no frame taken from now on can use the tail
+        killed_at = len(collector.results)
+        assert _govern(collector, lambda: len(collector.results) >= killed_at + 12, 60), "the edge stopped"
+        during = [r for r in collector.results[killed_at:] if stamp_to_ns(r.header.stamp) > killed_ns]
+        assert during and not any(r.cloud_used for r in during), "frames after the kill cannot use the tail"
+        cloud.shutdown()
+        cloud = Launch(_nodes("tail"), params, env=RCLPY)
+        back_at = len(collector.results)
+        assert _govern(collector, lambda: any(r.cloud_used for r in collector.results[back_at:]), 120), (
+            "offloading did not resume"
+        )
+    finally:
+        cloud.shutdown()
+        codes = edge.shutdown()  # the head answers every frame still waiting
+    assert codes == {"camera": 0, "head": 0}, codes
+    collector.spin_until(lambda: False, 2.0)  # ... and those answers still arrive
+    assert_results_equal_in_process(collector, tail_up=False)
+    # every frame the camera took was answered, but for the last few (in flight at shutdown)
+    answered = {stamp_to_ns(r.header.stamp) for r in collector.results}
+    taken = sorted(collector.labels)
+    lost = [t for t in taken[:-5] if t not in answered]
+    assert not lost, f"{len(lost)} of {len(taken)} frames lost"

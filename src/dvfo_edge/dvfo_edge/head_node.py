@@ -67,7 +67,8 @@ CLOUD_BACKOFF_S = 1.0
 class Head:
     """Camera frames in; feature maps, fused results and telemetry out.
 
-    Lifecycle: configure loads the checkpoint and builds the twin that accounts each frame; while
+    Lifecycle: configure loads the checkpoint, builds the twin that accounts each frame and (the
+    first time) subscribes to the camera; while
     active, frames are processed; deactivate finishes every frame still waiting for the cloud
     edge-only (nothing is lost); cleanup releases the model.
     """
@@ -98,13 +99,13 @@ class Head:
         self.result_pub = node.publisher("dvfo_msgs/msg/InferenceResult", "/dvfo/result", p["qos.result"])
         self.tel_pub = node.publisher("dvfo_msgs/msg/Telemetry", "/dvfo/telemetry", p["qos.result"])
         self.bad_encodings: set[str] = set()  # each reported once (log line + /diagnostics ERROR)
-        image_type, image_topic = IMAGE_TRANSPORTS[p["image_transport"]]
-        node.subscribe(image_type, image_topic, self.on_image, p["qos.image"])
+        self.image_sub: Any = None  # subscribed at configure, once the model is loaded
         node.subscribe("dvfo_msgs/msg/DvfsAction", "/dvfo/action", self.on_action, "default")
-        node.subscribe(
+        self.cloud_sub = node.subscribe(
             "dvfo_msgs/msg/CloudResult", "/dvfo/cloud_result", self.on_cloud, p["qos.cloud_result"]
         )
         node.timer(0.002, self.tick)
+        node.timer(0.1, self.cloud_up)  # follows the tail's matches, so they settle from when they happen
         self.diag = Diagnostics(node, hardware_id=f"head:{p['device']}")
         self.diag.add("inference", self.status)
 
@@ -122,6 +123,11 @@ class Head:
         top = world.twin_model.max_levels()
         self.action = FrameAction(top.cpu, top.gpu, top.emc, 0.0)  # until the governor speaks
         self.table = world.twin.table
+        if self.image_sub is None:
+            # only now: a camera that waits for subscribers (and any publisher reading the match)
+            # then starts when frames can be run, not while the model loads and they pile up
+            image_type, image_topic = IMAGE_TRANSPORTS[p["image_transport"]]
+            self.image_sub = self.node.subscribe(image_type, image_topic, self.on_image, p["qos.image"])
         self.node.logger.info(
             f"head: {runner.model} split at {runner.split}, twin {p['device']}, link {p['link']}"
         )
@@ -170,8 +176,15 @@ class Head:
         return min(own, key=lambda v: abs(v - xi))
 
     def cloud_up(self) -> bool:
-        """Whether a tail is there to answer (matched, and not timing out repeatedly)."""
-        return self.node.subscriber_count(self.fm_pub) > 0 and time.monotonic() >= self.cloud_down_until
+        """Whether a tail is there to answer: it will receive the feature maps and the head its
+        answers (both matches settled, see :mod:`dvfo_core.runtime.matching`; otherwise a frame
+        offloaded during discovery would be lost on one leg and fall back), and it is not timing
+        out repeatedly."""
+        return (
+            self.node.subscriber_count(self.fm_pub) > 0
+            and self.node.publisher_count(self.cloud_sub) > 0
+            and time.monotonic() >= self.cloud_down_until
+        )
 
     def on_image(self, msg: Any) -> None:
         """Run one frame (``sensor_msgs/Image`` or ``CompressedImage``); drop one it cannot read."""
