@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from graph_helpers import Collector, write_params
@@ -21,13 +22,18 @@ from dvfo_core.runtime.port import stamp_to_ns
 pytestmark = pytest.mark.slow
 N = 16
 RCLPY = {"DVFO_RUNTIME": "rclpy"}
+#: Reliable, and deep enough for every frame: on this shared 2-core machine a head under load runs
+#: fewer frames a second than the camera sends (1.6 of 4 measured), and keep-last 10 would drop some
+IMAGES = "default:50"
 
 
 def _params(tmp_path: Path) -> Path:
     return write_params(
         tmp_path,
-        camera={"count": N, "rate_hz": 4.0, "qos": {"image": "default"}, "wait_for_subscribers": True},
-        head={"qos": {"image": "default"}, "cloud_timeout_ms": 3000.0},
+        camera={"count": N, "rate_hz": 4.0, "qos": {"image": IMAGES}, "wait_for_subscribers": True},
+        # no modelled link holding the feature maps: an answer later than the time-out is then a
+        # lost one, and the test fails on it
+        head={"qos": {"image": IMAGES}, "cloud_timeout_ms": 3000.0, "shape_link": False},
     )
 
 
@@ -52,21 +58,39 @@ def _wait_active(collector: Collector, launch: Launch, name: str, timeout_s: flo
     return collector.spin_until(lambda: any("activate (success)" in x for x in lines), timeout_s)
 
 
+def _head_offloads(collector: Collector) -> Callable[[], bool]:
+    """Whether the head's /diagnostics say it offloads: a tail will receive and answer, xi > 0."""
+    seen: list[bool] = []
+
+    def on_diagnostics(msg: Any) -> None:
+        for st in msg.status:
+            values = {kv.key: kv.value for kv in st.values}
+            if st.name == "head: inference" and st.message == "running" and float(values.get("xi", 0)) > 0:
+                seen.append(True)
+
+    collector.node.subscribe("diagnostic_msgs/msg/DiagnosticArray", "/diagnostics", on_diagnostics)
+    return lambda: bool(seen)
+
+
+def _launch(names: list[str], params: Path, rclpy_nodes: list[str], dds_nodes: list[str]) -> list[Launch]:
+    """Nodes ``names``, each on its runtime."""
+    groups = ((rclpy_nodes, RCLPY), (dds_nodes, None))
+    return [Launch(_nodes(*c), params, env=env) for ns, env in groups if (c := [n for n in names if n in ns])]
+
+
 def _run(collector: Collector, tmp_path: Path, rclpy_nodes: list[str], dds_nodes: list[str]) -> int:
-    """Start the data plane split over the two runtimes, play the governor, collect N results;
-    returns how many used the cloud."""
+    """Start the data plane split over the two runtimes: the tail, the head (the test plays the
+    governor until the head says it offloads), then the camera; collect N results; returns how many
+    used the cloud."""
     params = _params(tmp_path)
     launches: list[Launch] = []
+    offloads = _head_offloads(collector)
     try:
-        for group in (["tail"], ["camera", "head"]):  # the cloud first: frames offload from the start
-            for names, env in ((rclpy_nodes, RCLPY), (dds_nodes, None)):
-                if chosen := [n for n in group if n in names]:
-                    launches.append(Launch(_nodes(*chosen), params, env=env))
-            if group == ["tail"]:
-                assert _wait_active(collector, launches[0], "tail", 180), f"tail: {launches[0].last_lines}"
-        assert collector.spin_until(lambda: collector.node.subscriber_count(collector.action_pub) > 0, 120), (
-            "the head never matched the test's action publisher"
-        )
+        launches += _launch(["tail"], params, rclpy_nodes, dds_nodes)
+        assert _wait_active(collector, launches[0], "tail", 180), f"tail: {launches[0].last_lines}"
+        launches += _launch(["head"], params, rclpy_nodes, dds_nodes)
+        assert _govern(collector, offloads, 180), f"the head never offloaded: {launches[-1].last_lines}"
+        launches += _launch(["camera"], params, rclpy_nodes, dds_nodes)
         got_all = _govern(collector, lambda: len(collector.results) >= N, 180)
         logs = {name: list(lines) for launch in launches for name, lines in launch.last_lines.items()}
         seqs = sorted(r.frame_seq for r in collector.results)
@@ -86,19 +110,17 @@ def _run(collector: Collector, tmp_path: Path, rclpy_nodes: list[str], dds_nodes
 
 def test_pure_rclpy_graph_n_frames_in_n_results_out(tmp_path: Path, ros_collector: RosCollector) -> None:
     offloaded = _run(ros_collector, tmp_path, ["camera", "head", "tail"], [])
-    assert offloaded >= N // 2, "frames after the first action (xi = 0.5) offload to the rclpy tail"
+    assert offloaded == N, "every frame offloads to the rclpy tail"
 
 
 def test_rclpy_edge_with_dds_adapter_cloud_and_monitor(tmp_path: Path, dds_collector: Collector) -> None:
     """Feature maps rclpy -> DDS adapter, cloud results and actions DDS adapter -> rclpy."""
-    offloaded = _run(dds_collector, tmp_path, ["camera", "head"], ["tail"])
-    assert offloaded >= N // 2
+    assert _run(dds_collector, tmp_path, ["camera", "head"], ["tail"]) == N, "every frame offloads"
 
 
 def test_dds_adapter_edge_with_rclpy_cloud_and_monitor(tmp_path: Path, ros_collector: RosCollector) -> None:
     """Feature maps DDS adapter -> rclpy, cloud results, actions and results the other way."""
-    offloaded = _run(ros_collector, tmp_path, ["tail"], ["camera", "head"])
-    assert offloaded >= N // 2
+    assert _run(ros_collector, tmp_path, ["tail"], ["camera", "head"]) == N, "every frame offloads"
 
 
 def test_tail_killed_mid_run_edge_keeps_answering_then_offloads_again(
@@ -108,8 +130,9 @@ def test_tail_killed_mid_run_edge_keeps_answering_then_offloads_again(
     collector = ros_collector
     params = write_params(
         tmp_path,
-        camera={"count": 0, "rate_hz": 4.0, "qos": {"image": "default"}, "wait_for_subscribers": True},
-        head={"qos": {"image": "default"}, "cloud_timeout_ms": 1000.0},
+        # a camera the head keeps up with for the whole run (it runs 1.6 frames a second under load)
+        camera={"count": 0, "rate_hz": 1.0, "qos": {"image": IMAGES}, "wait_for_subscribers": True},
+        head={"qos": {"image": IMAGES}, "cloud_timeout_ms": 1000.0},
     )
     cloud = Launch(_nodes("tail"), params, env=RCLPY)
     assert _wait_active(collector, cloud, "tail", 180), f"tail: {cloud.last_lines}"
@@ -134,6 +157,8 @@ def test_tail_killed_mid_run_edge_keeps_answering_then_offloads_again(
         )
     finally:
         cloud.shutdown()
+        edge.stop("camera")  # no new frames: the monitor keeps up with what the head still sends
+        collector.spin_until(lambda: False, 2.0)
         codes = edge.shutdown()  # the head answers every frame still waiting
     assert codes == {"camera": 0, "head": 0}, codes
     collector.spin_until(lambda: False, 2.0)  # ... and those answers still arrive

@@ -104,7 +104,10 @@ class Head:
         self.cloud_sub = node.subscribe(
             "dvfo_msgs/msg/CloudResult", "/dvfo/cloud_result", self.on_cloud, p["qos.cloud_result"]
         )
-        node.timer(0.002, self.tick)
+        # 10 ms: the modelled link's send times and the time-outs need no finer steps, and a 2 ms
+        # timer kept an idle rclpy head at 37 % of a core here (rclpy rebuilds its wait set on
+        # every wake-up), enough to fall behind the camera
+        node.timer(0.01, self.tick)
         node.timer(0.1, self.cloud_up)  # follows the tail's matches, so they settle from when they happen
         self.diag = Diagnostics(node, hardware_id=f"head:{p['device']}")
         self.diag.add("inference", self.status)

@@ -12,11 +12,13 @@ writer publishes between its own match and that point is lost, reliable QoS or n
 stream were lost. The other directions lose nothing: a Cyclone writer keeps what a matched reader
 has not acknowledged, and Fast DDS readers ask for it.
 
-So the adapters count a match only once it has held where the loss can happen: the subscriptions
-of a Fast DDS writer and the publishers of a Fast DDS reader (whose Cyclone writer may not have
-matched back) for :data:`MATCH_SETTLE_S`, the publishers of a Cyclone reader for
-:data:`HEARTBEAT_SETTLE_S`. ``wait_for_subscribers`` of the camera and the head's choice to
-offload (its feature maps reach the tail, the answers come back) then mean "will be received".
+So the adapters count a match only once it has held for :data:`MATCH_SETTLE_S` where the loss can
+happen: the subscriptions of a Fast DDS writer, the publishers of a Fast DDS reader (whose Cyclone
+writer may not have matched back), the publishers of a Cyclone reader (matched, but maybe without
+the writer's first heartbeat yet; an idle Fast DDS writer's first answer was lost 0.5 s after the
+match). ``wait_for_subscribers`` of the camera and the head's choice to offload (its feature maps
+reach the tail, the answers come back) then mean "will be received". The shipped Fast DDS profile
+also sends heartbeats every 100 ms instead of 3 s, so that a Cyclone reader is in step soon.
 """
 
 from __future__ import annotations
@@ -27,9 +29,6 @@ from dataclasses import dataclass
 #: Seconds a cross-vendor match must have held before it is relied on: about three times the
 #: longest one-sided window measured (0.65 s), plus the first heartbeat.
 MATCH_SETTLE_S = 2.0
-#: Seconds a Cyclone reader's match with a writer must have held: it has matched, only the writer's
-#: first heartbeat is missing (measured: at most 0.19 s after the reader matched).
-HEARTBEAT_SETTLE_S = 0.5
 
 
 @dataclass

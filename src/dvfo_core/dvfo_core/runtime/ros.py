@@ -285,14 +285,17 @@ class RosNode(Node):
             shutdown_rclpy()
 
 
-def spin(nodes: Sequence[RosNode], duration_s: float | None = None) -> None:
-    """Spin ``nodes`` on one executor until shutdown (or ``duration_s``)."""
+def spin(
+    nodes: Sequence[RosNode], duration_s: float | None = None, until: Callable[[], bool] | None = None
+) -> None:
+    """Spin ``nodes`` on one executor until shutdown, ``until()`` (checked between callbacks) or
+    ``duration_s``."""
     executor = SingleThreadedExecutor()
     for node in nodes:
         executor.add_node(node.rclpy_node)
     clock_end = None if duration_s is None else time.monotonic() + duration_s
     try:
-        while rclpy.ok():
+        while rclpy.ok() and not (until is not None and until()):
             executor.spin_once(timeout_sec=0.1)
             if clock_end is not None and time.monotonic() >= clock_end:
                 break
