@@ -12,7 +12,11 @@ below capacity (no queueing), ``throughput`` with the camera far above capacity 
 graph sustains); each with every node in its own process
 (``dvfo launch all``) and with the edge nodes in one container (``dvfo launch all --container``:
 camera -> head -> governor without DDS hops; the result still crosses to this process over DDS).
-Prints JSON, then a one-line summary. Usage: ``python bench/pipeline.py [--seconds S] [--model M]``
+``--runtime rclpy`` runs the nodes and the monitor as real rclpy nodes on Fast DDS instead
+(``.venv-ros/bin/python bench/pipeline.py --runtime rclpy``, after ``make setup-ros``; separate
+processes only: rclpy has no containers here), ``--runtime both`` reports the two side by side.
+Prints JSON, then a one-line summary per runtime and layout.
+Usage: ``python bench/pipeline.py [--seconds S] [--model M] [--runtime dds|rclpy|both]``
 """
 
 from __future__ import annotations
@@ -31,8 +35,7 @@ import yaml
 from dvfo_core.graph import load_graph
 from dvfo_core.launcher import Launch
 from dvfo_core.paths import config_dir
-from dvfo_core.runtime.dds import DdsNode, Executor
-from dvfo_core.runtime.port import stamp_to_ns
+from dvfo_core.runtime.port import Node, stamp_to_ns
 
 
 def _params(directory: Path, rate_hz: float, model: str) -> Path:
@@ -48,9 +51,38 @@ def _params(directory: Path, rate_hz: float, model: str) -> Path:
     return path
 
 
-def run(rate_hz: float, seconds: float, model: str, directory: Path, container: bool = False) -> dict:
-    """One run of the graph; per-frame measurements summarised."""
-    node = DdsNode("bench_pipeline")
+class _Monitor:
+    """The measuring node, on the runtime of the graph (so that no hop crosses DDS vendors)."""
+
+    def __init__(self, runtime: str) -> None:
+        if runtime == "rclpy":
+            from rclpy.executors import SingleThreadedExecutor
+
+            from dvfo_core.runtime.ros import RosNode
+
+            self.node: Node = RosNode("bench_pipeline")
+            self._executor = SingleThreadedExecutor()
+            self._executor.add_node(self.node.rclpy_node)
+            self.spin_once = lambda: self._executor.spin_once(timeout_sec=0.1)
+        else:
+            from dvfo_core.runtime.dds import DdsNode, Executor
+
+            self.node = DdsNode("bench_pipeline")
+            self._executor = Executor([self.node])
+            self.spin_once = lambda: self._executor.spin_once(0.1)
+
+    def spin(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self.spin_once()
+
+
+def run(
+    rate_hz: float, seconds: float, model: str, directory: Path, container: bool = False, runtime: str = "dds"
+) -> dict:
+    """One run of the graph (nodes on ``runtime``); per-frame measurements summarised."""
+    monitor = _Monitor(runtime)
+    node = monitor.node
     frames: list[tuple[float, float, float, int, float]] = []  # e2e, compute, node ms, seq, received s
     tail_ms: dict[int, float] = {}
 
@@ -65,15 +97,16 @@ def run(rate_hz: float, seconds: float, model: str, directory: Path, container: 
 
     node.subscribe("dvfo_msgs/msg/InferenceResult", "/dvfo/result", on_result)
     node.subscribe("dvfo_msgs/msg/CloudResult", "/dvfo/cloud_result", on_cloud)
-    ex = Executor([node])
-    launch = Launch(load_graph("all"), _params(directory, rate_hz, model), quiet=True, container=container)
+    params = _params(directory, rate_hz, model)
+    env = {"DVFO_RUNTIME": runtime}
+    launch = Launch(load_graph("all"), params, quiet=True, container=container, env=env)
     try:
         end = time.monotonic() + 180
         while not frames and time.monotonic() < end:
-            ex.spin_once(0.1)
-        ex.spin(3.0)  # warm-up
+            monitor.spin_once()
+        monitor.spin(3.0)  # warm-up
         frames.clear()
-        ex.spin(seconds)
+        monitor.spin(seconds)
     finally:
         launch.shutdown()
         node.destroy()
@@ -106,18 +139,28 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--model", default="resnet18")
+    parser.add_argument(
+        "--runtime",
+        choices=["dds", "rclpy", "both"],
+        default="dds",
+        help="the nodes on the DDS adapter (default), on rclpy/Fast DDS (.venv-ros), or both runs",
+    )
     args = parser.parse_args()
     os.environ.setdefault("ROS_DOMAIN_ID", "78")
     report: dict = {"benchmark": "pipeline", "model": args.model}
+    layouts = []
+    if args.runtime in ("dds", "both"):
+        layouts += [("processes", False, "dds"), ("container", True, "dds")]
+    if args.runtime in ("rclpy", "both"):
+        layouts += [("rclpy_processes", False, "rclpy")]
     with tempfile.TemporaryDirectory() as tmp:
-        for layout, container in (("processes", False), ("container", True)):
+        for layout, container, runtime in layouts:
             report[layout] = {
-                "latency_run": run(5.0, args.seconds, args.model, Path(tmp), container),
-                "latency_run_30hz": run(30.0, args.seconds, args.model, Path(tmp), container),
-                "throughput_run": run(200.0, args.seconds, args.model, Path(tmp), container),
+                key: run(rate, args.seconds, args.model, Path(tmp), container, runtime)
+                for key, rate in (("latency_run", 5.0), ("latency_run_30hz", 30.0), ("throughput_run", 200.0))
             }
     print(json.dumps(report, indent=2))
-    for layout in ("processes", "container"):
+    for layout, _container, _runtime in layouts:
         runs = report[layout]
         parts = []
         for key, rate in (("latency_run", "5 Hz"), ("latency_run_30hz", "30 Hz")):

@@ -14,6 +14,11 @@ The adapter's overhead is reported against the floor. Latency is receive
 time minus send time on the shared monotonic clock; messages are paced so that latency, not
 queueing, is measured. Throughput is a back-to-back burst.
 
+Where rclpy imports (``.venv-ros/bin/python bench/transport.py``, after ``make setup-ros``), one
+more path: ``rclpy_fastdds_to_adapter``, the same message (100 KB and 1 MB) published by an rclpy
+node on Fast DDS (rclpy's rosidl message, ``bytes`` payload) and received by the DDS adapter on
+Cyclone: the cross-vendor hop of a mixed graph. Without rclpy those rows are not printed.
+
 Prints JSON, then a one-line summary. Usage: ``python bench/transport.py [--quick]``
 """
 
@@ -191,8 +196,43 @@ class _FloorEnd(_AdapterEnd):
                     self._sink.append((_seq(_payload_head(data)), now - (sec * 1_000_000_000 + nsec), now))
 
 
-def _end(kind: str) -> _AdapterEnd | _RawEnd:
-    return {"adapter": _AdapterEnd, "raw": _RawEnd, "floor": _FloorEnd}[kind]()
+class _RclpyEnd:
+    """The publishing end on rclpy (Fast DDS): what an rclpy node sends to the DDS adapter."""
+
+    def __init__(self) -> None:
+        from dvfo_core.runtime.ros import RosNode
+
+        self.node = RosNode("bench_transport_rclpy")
+        self.cls = self.node.msg("dvfo_msgs/msg/FeatureMap")
+
+    def writer(self):
+        pub = self.node.publisher("dvfo_msgs/msg/FeatureMap", TOPIC, "default")
+        cls = self.cls
+
+        def send(payload: np.ndarray) -> None:
+            msg = cls()
+            msg.data = payload.tobytes()
+            ns = time.monotonic_ns()
+            msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(ns, 1_000_000_000)
+            pub.publish(msg)
+
+        # counts the adapter's reader once it receives (a settled match: runtime/matching.py)
+        return send, lambda: self.node.subscriber_count(pub)
+
+
+def _end(kind: str) -> _AdapterEnd | _RawEnd | _RclpyEnd:
+    return {"adapter": _AdapterEnd, "raw": _RawEnd, "floor": _FloorEnd, "rclpy": _RclpyEnd}[kind]()
+
+
+def rclpy_available() -> bool:
+    """Whether this interpreter has rclpy and the project's rosidl messages (``.venv-ros``)."""
+    try:
+        import rclpy  # noqa: F401
+
+        import dvfo_msgs.msg  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def run_subscriber(kind: str, total: int, timeout_s: float) -> None:
@@ -207,12 +247,14 @@ def run_subscriber(kind: str, total: int, timeout_s: float) -> None:
     print(json.dumps(sink), flush=True)
 
 
-def measure(kind: str, counts: dict[str, int]) -> dict:
-    """Publish the paced and burst series and collect the child's receive times."""
+def measure(kind: str, counts: dict[str, int], reader: str | None = None) -> dict:
+    """Publish the paced and burst series (sizes of ``counts``) from a ``kind`` end and collect the
+    receive times of a child process's ``reader`` end (default: the same kind)."""
+    sizes = {name: SIZES[name] for name in counts}
     burst = {k: max(10, v // 2) for k, v in counts.items()}
     total = sum(counts.values()) + sum(burst.values())
     child = subprocess.Popen(
-        [sys.executable, __file__, "--subscriber", kind, "--total", str(total)],
+        [sys.executable, __file__, "--subscriber", reader or kind, "--total", str(total)],
         stdout=subprocess.PIPE,
         text=True,
         env=os.environ.copy(),
@@ -222,12 +264,12 @@ def measure(kind: str, counts: dict[str, int]) -> dict:
     end = _end(kind)
     send, matched = end.writer()
     t0 = time.monotonic()
-    while matched() == 0 and time.monotonic() - t0 < 10:
+    while matched() == 0 and time.monotonic() - t0 < 30:
         time.sleep(0.01)
     time.sleep(0.3)
     plan: list[tuple[str, str, int]] = []
     rng = np.random.default_rng(0)
-    for name, size in SIZES.items():
+    for name, size in sizes.items():
         payload = rng.integers(0, 256, size, dtype=np.uint8)
         for _ in range(counts[name]):
             payload[:4] = np.frombuffer(len(plan).to_bytes(4, "little"), np.uint8)
@@ -242,7 +284,7 @@ def measure(kind: str, counts: dict[str, int]) -> dict:
     out, _ = child.communicate(timeout=120)
     received = {seq: (lat_ns, t_ns) for seq, lat_ns, t_ns in json.loads(out.strip().splitlines()[-1])}
     results: dict = {}
-    for name, size in SIZES.items():
+    for name, size in sizes.items():
         idx_paced = [i for i, p in enumerate(plan) if p[0] == name and p[1] == "paced"]
         idx_burst = [i for i, p in enumerate(plan) if p[0] == name and p[1] == "burst"]
         lat = [received[i][0] / 1e6 for i in idx_paced if i in received]
@@ -310,6 +352,9 @@ def main() -> int:
         r = report["raw_cyclonedds_transport"][name]["latency_ms_p50"]
         overhead[name] = (a / r - 1.0) * 100 if a and r else None
     report["adapter_overhead_p50_percent"] = overhead
+    if rclpy_available():
+        cross = {name: counts[name] for name in ("100KB", "1MB")}
+        report["rclpy_fastdds_to_adapter"] = measure("rclpy", cross, reader="adapter")
     print(json.dumps(report, indent=2))
     mb = report["adapter"]["1MB"]
     print(
@@ -319,6 +364,16 @@ def main() -> int:
         + f"; 1MB (de)serialise {report['serialization']['serialize_1MB_ms']:.2f}/"
         f"{report['serialization']['deserialize_1MB_ms']:.2f} ms"
     )
+    if "rclpy_fastdds_to_adapter" in report:
+        print(
+            "transport: rclpy/Fast DDS -> DDS adapter one-way "
+            + ", ".join(
+                f"{name} p50 {row['latency_ms_p50']:.2f} ms p99 {row['latency_ms_p99']:.2f} ms"
+                f" ({row['received']}/{row['sent']} received)"
+                for name, row in report["rclpy_fastdds_to_adapter"].items()
+                if row["latency_ms_p50"] is not None
+            )
+        )
     return 0
 
 

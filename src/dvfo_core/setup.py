@@ -30,6 +30,7 @@ setup(
         (f"share/{PACKAGE}/config/traces", _rel("config/traces/*.csv")),
         (f"share/{PACKAGE}/config/cloud", _rel("config/cloud/*.yaml")),
         (f"share/{PACKAGE}/msg", _rel("src/dvfo_msgs/msg/*.msg")),
+        (f"share/{PACKAGE}/launch", _rel("launch/*.launch.py")),  # ros2 launch dvfo_core system.launch.py
     ],
     install_requires=["numpy", "pyyaml"],
     zip_safe=True,

@@ -19,6 +19,7 @@ def test_deactivate_finishes_waiting_frames_edge_only(collector: Collector) -> N
     collector.executor.add(node)
     offloaded: list = []  # a cloud that takes the feature maps and never answers
     collector.node.subscribe("dvfo_msgs/msg/FeatureMap", "/dvfo/feature_map", offloaded.append)
+    collector.node.publisher("dvfo_msgs/msg/CloudResult", "/dvfo/cloud_result")  # (could answer)
     image_pub = collector.node.publisher("sensor_msgs/msg/Image", "/camera/image_raw", "sensor_data")
     assert collector.spin_until(
         lambda: head.cloud_up() and collector.node.subscriber_count(image_pub) > 0, 10

@@ -1,4 +1,4 @@
-"""ros2 launch dvfo_cloud cloud.launch.py [params_file:=/path/to/cloud.yaml]
+"""ros2 launch dvfo_cloud cloud.launch.py [params_file:=/path/to/cloud.yaml] [autostart:=false]
 
 Starts the cloud nodes listed in config/graph.yaml (the list `dvfo launch cloud` reads too).
 """

@@ -125,7 +125,22 @@ class TailServer:
                 ) from None
             runner.net.to(self.device)
             self.runners[model] = runner
+            self._warm_up(model, runner)
         return self.runners[model]
+
+    def _warm_up(self, model: str, runner: SplitRunner) -> None:
+        """One blank frame through the path a request takes (decode, cloud tail): torch's first
+        call is slow (1.4 s here, 0.2 s after), and the first frame a robot offloads would miss its
+        cloud time-out and fall back. Not counted as served."""
+        counts = (self.served.copy(), self.rejected.copy(), self.batches)
+        size = runner.net.config.image_size
+        head_out = runner.head(runner.preprocess(np.zeros((size, size, 3), np.uint8)))
+        _primary, secondary = runner.partition(head_out, 0.5)
+        payload = runner.encode_secondary(head_out, secondary)
+        if payload is not None:
+            fields = payload.to_msg_fields()
+            self._finish(model, [TailRequest("", 0, runner.model, runner.split, fields, None)])
+        self.served, self.rejected, self.batches = counts
 
     def submit(self, request: TailRequest) -> None:
         """Queue one frame."""

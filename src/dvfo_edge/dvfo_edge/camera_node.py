@@ -46,7 +46,12 @@ PARAMS = [
     ParamSpec("frame_id", "camera", "header.frame_id of the images"),
     ParamSpec("loop", True, "restart the source at its end"),
     ParamSpec("count", 0, "stop after this many frames (0: never)", min=0),
-    ParamSpec("wait_for_subscribers", False, "publish only once something subscribes to the images"),
+    ParamSpec(
+        "wait_for_subscribers",
+        False,
+        "publish only once a subscriber will receive the images (a match across DDS vendors counts"
+        " once it has settled)",
+    ),
     ParamSpec("qos.image", "sensor_data", "QoS preset of the image topic"),
 ]
 
@@ -126,13 +131,14 @@ class Camera:
             self.node.logger.info(f"camera: source ended after {self.published} frames")
             return
         stamp = self.node.stamp()
-        self.image_pub.publish(self.to_msg(frame, stamp))
-        if frame.label >= 0:
-            gt = self.GroundTruth()
+        image = self.to_msg(frame, stamp)
+        if frame.label >= 0:  # first: a signal between the two publishes must not leave a frame
+            gt = self.GroundTruth()  # answered without its ground truth
             gt.header.stamp = stamp
             gt.header.frame_id = self.params["frame_id"]
             gt.class_id, gt.source, gt.index = frame.label, self.params["source"], frame.index
             self.label_pub.publish(gt)
+        self.image_pub.publish(image)
         self.published += 1
 
     def status(self) -> Status:

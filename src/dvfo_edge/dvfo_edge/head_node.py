@@ -83,7 +83,8 @@ CLOUD_BACKOFF_S = 1.0
 class Head:
     """Camera frames in; feature maps, fused results and telemetry out.
 
-    Lifecycle: configure loads the checkpoint and builds the twin that accounts each frame; while
+    Lifecycle: configure loads the checkpoint, builds the twin that accounts each frame and (the
+    first time) subscribes to the camera; while
     active, frames are processed; deactivate finishes every frame still waiting for the cloud
     edge-only (nothing is lost); cleanup releases the model.
     """
@@ -116,10 +117,13 @@ class Head:
         self.result_pub = node.publisher("dvfo_msgs/msg/InferenceResult", "/dvfo/result", p["qos.result"])
         self.tel_pub = node.publisher("dvfo_msgs/msg/Telemetry", "/dvfo/telemetry", p["qos.result"])
         self.bad_encodings: set[str] = set()  # each reported once (log line + /diagnostics ERROR)
-        image_type, image_topic = IMAGE_TRANSPORTS[p["image_transport"]]
-        node.subscribe(image_type, image_topic, self.on_image, p["qos.image"])
+        self.image_sub: Any = None  # subscribed at configure, once the model is loaded
         node.subscribe("dvfo_msgs/msg/DvfsAction", "/dvfo/action", self.on_action, "default")
-        node.timer(0.002, self.tick)
+        # 10 ms: the modelled link's send times and the time-outs need no finer steps, and a 2 ms
+        # timer kept an idle rclpy head at 37 % of a core here (rclpy rebuilds its wait set on
+        # every wake-up), enough to fall behind the camera
+        node.timer(0.01, self.tick)
+        node.timer(0.1, self.cloud_up)  # follows the tail's matches, so they settle from when they happen
         self.diag = Diagnostics(node, hardware_id=f"head:{p['device']}:{p['backend']}")
         self.diag.add("inference", self.status)
         self.diag.add("telemetry", self.telemetry_status)
@@ -152,6 +156,11 @@ class Head:
         self.action = FrameAction(top.cpu, top.gpu, top.emc, 0.0)  # until the governor speaks
         self.table = world.twin.table
         accounted = f"measured under {p['sysfs_root']}" if self.meter else f"twin {p['device']}"
+        if self.image_sub is None:
+            # only now: a camera that waits for subscribers (and any publisher reading the match)
+            # then starts when frames can be run, not while the model loads and they pile up
+            image_type, image_topic = IMAGE_TRANSPORTS[p["image_transport"]]
+            self.image_sub = self.node.subscribe(image_type, image_topic, self.on_image, p["qos.image"])
         self.node.logger.info(
             f"head: {runner.model} split at {runner.split}, {accounted}, link {p['link']}"
         )
@@ -204,7 +213,8 @@ class Head:
         return min(own, key=lambda v: abs(v - xi))
 
     def cloud_up(self) -> bool:
-        """Whether a tail is there to answer (matched, and not timing out repeatedly)."""
+        """Whether a tail is there to answer (on DDS both legs matched and settled, see
+        :mod:`dvfo_core.runtime.matching`) and it is not timing out repeatedly."""
         return self.offload.up() and time.monotonic() >= self.cloud_down_until
 
     def on_image(self, msg: Any) -> None:

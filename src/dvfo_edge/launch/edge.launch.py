@@ -1,4 +1,4 @@
-"""ros2 launch dvfo_edge edge.launch.py [params_file:=/path/to/edge.yaml]
+"""ros2 launch dvfo_edge edge.launch.py [params_file:=/path/to/edge.yaml] [autostart:=false]
 
 Starts the edge nodes listed in config/graph.yaml (the list `dvfo launch edge` reads too).
 """

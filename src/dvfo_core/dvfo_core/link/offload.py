@@ -72,13 +72,15 @@ class DdsEdge:
     def __init__(self, node: Node, p: dict[str, Any], on_result: Callable[[Any], None]) -> None:
         self.node = node
         self.pub = node.publisher(FEATURE_MAP, "/dvfo/feature_map", p["qos.feature_map"])
-        node.subscribe(CLOUD_RESULT, "/dvfo/cloud_result", on_result, p["qos.cloud_result"])
+        self.sub = node.subscribe(CLOUD_RESULT, "/dvfo/cloud_result", on_result, p["qos.cloud_result"])
 
     def send(self, msg: Any) -> None:
         self.pub.publish(msg)
 
     def up(self) -> bool:
-        return self.node.subscriber_count(self.pub) > 0
+        # both legs matched and settled (dvfo_core.runtime.matching): a frame offloaded while
+        # discovery is one-sided would be lost on one leg and fall back
+        return self.node.subscriber_count(self.pub) > 0 and self.node.publisher_count(self.sub) > 0
 
     def poll(self) -> None:
         pass

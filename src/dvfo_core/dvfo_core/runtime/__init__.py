@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -52,15 +52,18 @@ def make_node(
     return DdsNode(name, namespace, params_file=params_file, overrides=overrides)
 
 
-def spin(nodes: Sequence[Node], duration_s: float | None = None) -> None:
-    """Spin ``nodes`` until Ctrl-C / SIGTERM (or ``duration_s``)."""
+def spin(
+    nodes: Sequence[Node], duration_s: float | None = None, until: Callable[[], bool] | None = None
+) -> None:
+    """Spin ``nodes`` until Ctrl-C / SIGTERM, ``until()`` is true (checked between callbacks) or
+    ``duration_s`` passes."""
     if not nodes:
         return
     if nodes[0].runtime == "rclpy":
         from dvfo_core.runtime.ros import spin as ros_spin
 
-        ros_spin(nodes, duration_s)  # type: ignore[arg-type]
+        ros_spin(nodes, duration_s, until)  # type: ignore[arg-type]
         return
     from dvfo_core.runtime.dds import Executor
 
-    Executor(nodes).spin(duration_s)  # type: ignore[arg-type]
+    Executor(nodes).spin(duration_s, until)  # type: ignore[arg-type]

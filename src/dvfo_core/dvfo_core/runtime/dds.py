@@ -52,6 +52,7 @@ from dvfo_core.paths import config_dir
 from dvfo_core.runtime.dds_typeinfo import strip_type_information, type_information_restored
 from dvfo_core.runtime.discovery import LOOPBACK_CONFIG
 from dvfo_core.runtime.lifecycle import ACTIVE, LifecycleMachine, Outcome
+from dvfo_core.runtime.matching import SettledCount
 from dvfo_core.runtime.msgs import dds_topic_name, from_cdr, message_class, normalize_type_name, to_cdr
 from dvfo_core.runtime.params import ParameterStore, ParamSpec, ParamValue, load_parameter_file
 from dvfo_core.runtime.port import Node
@@ -198,6 +199,7 @@ class DdsSubscription:
     condition: ReadCondition
     callback: Callable[[Any], None]
     local: deque | None = None  #: messages published in this process (intra-process nodes)
+    matches: SettledCount = field(default_factory=SettledCount)  #: for DdsNode.publisher_count
 
 
 @dataclass(order=True)
@@ -304,7 +306,16 @@ class DdsNode(Node):
         )
 
     def subscriber_count(self, publisher: DdsPublisher) -> int:
+        # a Cyclone writer keeps what a matched reader has not acknowledged: nothing is lost while
+        # the reader (of any vendor) has not matched back, so a match counts at once
         return publisher.matched_count()
+
+    def publisher_count(self, subscription: DdsSubscription) -> int:
+        # a Cyclone reader drops what a non-Cyclone writer sends until it has had its first
+        # heartbeat (dvfo_core.runtime.matching): a match counts once it has held for
+        # MATCH_SETTLE_S. Publishers of the same process (intra-process delivery) do not count.
+        raw = len(subscription.reader.get_matched_publications())
+        return subscription.matches.update(raw, time.monotonic())
 
     def timer(self, period_s: float, callback: Callable[[], None], managed: bool = True) -> DdsTimer:
         if period_s <= 0:

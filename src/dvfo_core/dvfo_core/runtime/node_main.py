@@ -170,17 +170,20 @@ def shut_down(nodes: Sequence[Node]) -> None:
 
 def spin_then_shut_down(nodes: Sequence[Node], duration_s: float | None = None) -> None:
     """Spin until SIGINT, SIGTERM, the launcher's death or ``duration_s``; then shut every node down
-    through its lifecycle (:func:`shut_down`)."""
+    through its lifecycle (:func:`shut_down`). A signal ends the spin between two callbacks, never
+    inside one: what a callback publishes together (a frame's result and its telemetry, an image
+    and its ground truth) is published whole."""
+    stopping = threading.Event()
 
     def _terminate(signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt
+        stopping.set()
 
     previous = signal.signal(signal.SIGTERM, _terminate)
     previous_int = signal.signal(signal.SIGINT, _terminate)  # also when started with SIGINT ignored
     watch_launcher()
     try:
-        spin(nodes, duration_s)
-    except KeyboardInterrupt:
+        spin(nodes, duration_s, until=stopping.is_set)
+    except KeyboardInterrupt:  # raised by someone else (a debugger, a test)
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)

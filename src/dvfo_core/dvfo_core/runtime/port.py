@@ -63,7 +63,14 @@ class Node(ABC):
 
     @abstractmethod
     def subscriber_count(self, publisher: Any) -> int:
-        """How many subscriptions ``publisher`` is matched with now."""
+        """How many subscriptions will receive what ``publisher`` publishes now: matched ones, a
+        match with a reader of another DDS vendor only once it has settled
+        (:mod:`dvfo_core.runtime.matching`)."""
+
+    @abstractmethod
+    def publisher_count(self, subscription: Any) -> int:
+        """How many publishers ``subscription`` will receive from now (matched, and settled as in
+        :meth:`subscriber_count`)."""
 
     @abstractmethod
     def timer(self, period_s: float, callback: Callable[[], None], managed: bool = True) -> Any:

@@ -32,6 +32,7 @@ from dvfo_core.runtime.lifecycle import (
     find_transition,
     run_callback,
 )
+from dvfo_core.runtime.matching import MATCH_SETTLE_S, SettledCount
 from dvfo_core.runtime.params import ParameterError, ParamSpec, ParamValue
 from dvfo_core.runtime.port import Node
 from dvfo_core.runtime.qos import QosProfile, parse_qos
@@ -160,6 +161,7 @@ class RosNode(Node):
         self._specs: dict[str, ParamSpec] = {}
         self._values: dict[str, ParamValue] = {}
         self._callbacks: list[Callable[[str, ParamValue], None]] = []
+        self._matches: dict[int, SettledCount] = {}  # by id of the publisher / subscription
         self._node.add_on_set_parameters_callback(self._on_set)
         RosNode._alive.add(id(self))
 
@@ -194,7 +196,20 @@ class RosNode(Node):
         )
 
     def subscriber_count(self, publisher: Any) -> int:
-        return publisher.get_subscription_count()
+        return self._settled(publisher, publisher.get_subscription_count())
+
+    def publisher_count(self, subscription: Any) -> int:
+        return self._settled(subscription, subscription.get_publisher_count())
+
+    def _settled(self, endpoint: Any, raw: int) -> int:
+        """``raw`` matches of ``endpoint`` counted once they have held for MATCH_SETTLE_S: on Fast
+        DDS a match with a Cyclone endpoint is one-sided for a while (a Cyclone reader drops what
+        is written meanwhile; a Cyclone writer does not send to a reader it has not matched yet),
+        :mod:`dvfo_core.runtime.matching`. On rmw_cyclonedds_cpp matches count at once."""
+        if id(endpoint) not in self._matches:
+            cyclone = rclpy.get_rmw_implementation_identifier() == "rmw_cyclonedds_cpp"
+            self._matches[id(endpoint)] = SettledCount(0.0 if cyclone else MATCH_SETTLE_S)
+        return self._matches[id(endpoint)].update(raw, time.monotonic())
 
     def timer(self, period_s: float, callback: Callable[[], None], managed: bool = True) -> Any:
         return self._node.create_timer(period_s, self.gated(callback) if managed else callback)
@@ -283,14 +298,17 @@ class RosNode(Node):
             shutdown_rclpy()
 
 
-def spin(nodes: Sequence[RosNode], duration_s: float | None = None) -> None:
-    """Spin ``nodes`` on one executor until shutdown (or ``duration_s``)."""
+def spin(
+    nodes: Sequence[RosNode], duration_s: float | None = None, until: Callable[[], bool] | None = None
+) -> None:
+    """Spin ``nodes`` on one executor until shutdown, ``until()`` (checked between callbacks) or
+    ``duration_s``."""
     executor = SingleThreadedExecutor()
     for node in nodes:
         executor.add_node(node.rclpy_node)
     clock_end = None if duration_s is None else time.monotonic() + duration_s
     try:
-        while rclpy.ok():
+        while rclpy.ok() and not (until is not None and until()):
             executor.spin_once(timeout_sec=0.1)
             if clock_end is not None and time.monotonic() >= clock_end:
                 break
