@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from dvfo_core.launcher import Launch
 from dvfo_core.paths import config_dir
 from dvfo_core.runtime.dds import DdsNode, Executor
 from dvfo_core.runtime.port import stamp_to_ns
@@ -65,3 +66,34 @@ class Collector:
         while not done() and time.monotonic() < end:
             self.executor.spin_once(0.1)
         return done()
+
+
+def govern(collector: Collector, done: Callable[[], bool], timeout_s: float) -> bool:
+    """Play the governor (xi = 0.5, so that frames offload) until ``done()``: the action is said
+    again every half second, as a governor does every frame (the test's publisher may count the
+    head's subscription before the head receives from it)."""
+    end = time.monotonic() + timeout_s
+    while not done() and time.monotonic() < end:
+        collector.send_action(0.5)
+        collector.spin_until(done, 0.5)
+    return done()
+
+
+def wait_active(collector: Collector, launch: Launch, name: str, timeout_s: float) -> bool:
+    """Spin the monitor until node ``name`` of ``launch`` has logged its activation."""
+    lines = launch.last_lines[name]
+    return collector.spin_until(lambda: any("activate (success)" in x for x in lines), timeout_s)
+
+
+def head_offloads(collector: Collector) -> Callable[[], bool]:
+    """Whether the head's /diagnostics say it offloads: a tail will receive and answer, xi > 0."""
+    seen: list[bool] = []
+
+    def on_diagnostics(msg: Any) -> None:
+        for st in msg.status:
+            values = {kv.key: kv.value for kv in st.values}
+            if st.name == "head: inference" and st.message == "running" and float(values.get("xi", 0)) > 0:
+                seen.append(True)
+
+    collector.node.subscribe("diagnostic_msgs/msg/DiagnosticArray", "/diagnostics", on_diagnostics)
+    return lambda: bool(seen)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from graph_helpers import Collector, write_params
+from graph_helpers import Collector, govern, head_offloads, wait_active, write_params
 
 from dvfo_core.camera import dataset
 from dvfo_core.graph import load_graph
@@ -33,15 +33,25 @@ def _data_plane() -> list:
 
 
 def test_n_frames_in_n_results_out_equal_to_in_process(tmp_path: Path, collector: Collector) -> None:
-    launch = Launch(_data_plane(), _graph_params(tmp_path))
+    # the tail, then the head (the test plays the governor until the head says it offloads: both
+    # legs of the offload path matched and settled), then the camera
+    params = _graph_params(tmp_path)
+    nodes = {e.name: e for e in _data_plane()}
+    offloads = head_offloads(collector)
+    launches: list[Launch] = []
     try:
-        assert collector.spin_until(lambda: collector.node.subscriber_count(collector.action_pub) > 0, 120)
-        collector.send_action(0.5)
-        got_all = collector.spin_until(lambda: len(collector.results) >= N, 180)
-        assert got_all, f"{len(collector.results)} of {N} results; node logs: {dict(launch.last_lines)}"
+        launches.append(Launch([nodes["tail"]], params))
+        assert wait_active(collector, launches[-1], "tail", 180), f"tail: {launches[-1].last_lines}"
+        launches.append(Launch([nodes["head"]], params))
+        assert govern(collector, offloads, 180), f"the head never offloaded: {launches[-1].last_lines}"
+        launches.append(Launch([nodes["camera"]], params))
+        got_all = govern(collector, lambda: len(collector.results) >= N, 180)
+        logs = {name: list(lines) for launch in launches for name, lines in launch.last_lines.items()}
+        assert got_all, f"{len(collector.results)} of {N} results; node logs: {logs}"
         collector.spin_until(lambda: False, 1.0)  # anything extra would show up now
     finally:
-        launch.shutdown()
+        for launch in launches:
+            launch.shutdown()
     results = collector.results
     assert len(results) == N
     assert sorted(r.frame_seq for r in results) == list(range(1, N + 1))
@@ -61,7 +71,7 @@ def test_n_frames_in_n_results_out_equal_to_in_process(tmp_path: Path, collector
         offloaded += int(r.cloud_used)
         assert not r.fallback
     assert len(collector.telemetry) == N
-    assert offloaded >= N // 2, "frames after the first action (xi = 0.5) offload"
+    assert offloaded == N, "the head offloaded before the first frame: every frame offloads"
 
 
 def test_cloud_killed_mid_run_edge_keeps_going_then_resumes(tmp_path: Path, collector: Collector) -> None:

@@ -7,12 +7,10 @@ offloading resumes when a tail is back."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from graph_helpers import Collector, write_params
+from graph_helpers import Collector, govern, head_offloads, wait_active, write_params
 from ros_helpers import RosCollector, assert_results_equal_in_process
 
 from dvfo_core.graph import NodeEntry, load_graph
@@ -41,37 +39,6 @@ def _nodes(*names: str) -> list[NodeEntry]:
     return [e for e in load_graph("all") if e.name in names]
 
 
-def _govern(collector: Collector, done: Callable[[], bool], timeout_s: float) -> bool:
-    """Play the governor (xi = 0.5, so that frames offload) until ``done()``: the action is said
-    again every half second, as a governor does every frame (the test's publisher may count the
-    head's subscription before the head receives from it)."""
-    end = time.monotonic() + timeout_s
-    while not done() and time.monotonic() < end:
-        collector.send_action(0.5)
-        collector.spin_until(done, 0.5)
-    return done()
-
-
-def _wait_active(collector: Collector, launch: Launch, name: str, timeout_s: float) -> bool:
-    """Spin the monitor until node ``name`` of ``launch`` has logged its activation."""
-    lines = launch.last_lines[name]
-    return collector.spin_until(lambda: any("activate (success)" in x for x in lines), timeout_s)
-
-
-def _head_offloads(collector: Collector) -> Callable[[], bool]:
-    """Whether the head's /diagnostics say it offloads: a tail will receive and answer, xi > 0."""
-    seen: list[bool] = []
-
-    def on_diagnostics(msg: Any) -> None:
-        for st in msg.status:
-            values = {kv.key: kv.value for kv in st.values}
-            if st.name == "head: inference" and st.message == "running" and float(values.get("xi", 0)) > 0:
-                seen.append(True)
-
-    collector.node.subscribe("diagnostic_msgs/msg/DiagnosticArray", "/diagnostics", on_diagnostics)
-    return lambda: bool(seen)
-
-
 def _launch(names: list[str], params: Path, rclpy_nodes: list[str], dds_nodes: list[str]) -> list[Launch]:
     """Nodes ``names``, each on its runtime."""
     groups = ((rclpy_nodes, RCLPY), (dds_nodes, None))
@@ -84,14 +51,14 @@ def _run(collector: Collector, tmp_path: Path, rclpy_nodes: list[str], dds_nodes
     used the cloud."""
     params = _params(tmp_path)
     launches: list[Launch] = []
-    offloads = _head_offloads(collector)
+    offloads = head_offloads(collector)
     try:
         launches += _launch(["tail"], params, rclpy_nodes, dds_nodes)
-        assert _wait_active(collector, launches[0], "tail", 180), f"tail: {launches[0].last_lines}"
+        assert wait_active(collector, launches[0], "tail", 180), f"tail: {launches[0].last_lines}"
         launches += _launch(["head"], params, rclpy_nodes, dds_nodes)
-        assert _govern(collector, offloads, 180), f"the head never offloaded: {launches[-1].last_lines}"
+        assert govern(collector, offloads, 180), f"the head never offloaded: {launches[-1].last_lines}"
         launches += _launch(["camera"], params, rclpy_nodes, dds_nodes)
-        got_all = _govern(collector, lambda: len(collector.results) >= N, 180)
+        got_all = govern(collector, lambda: len(collector.results) >= N, 180)
         logs = {name: list(lines) for launch in launches for name, lines in launch.last_lines.items()}
         seqs = sorted(r.frame_seq for r in collector.results)
         assert got_all, (
@@ -135,24 +102,24 @@ def test_tail_killed_mid_run_edge_keeps_answering_then_offloads_again(
         head={"qos": {"image": IMAGES}, "cloud_timeout_ms": 1000.0},
     )
     cloud = Launch(_nodes("tail"), params, env=RCLPY)
-    assert _wait_active(collector, cloud, "tail", 180), f"tail: {cloud.last_lines}"
+    assert wait_active(collector, cloud, "tail", 180), f"tail: {cloud.last_lines}"
     edge = Launch(_nodes("camera", "head"), params, env=RCLPY)
     try:
         assert collector.spin_until(lambda: collector.node.subscriber_count(collector.action_pub) > 0, 120)
-        assert _govern(collector, lambda: sum(r.cloud_used for r in collector.results) >= 3, 180), (
+        assert govern(collector, lambda: sum(r.cloud_used for r in collector.results) >= 3, 180), (
             f"never offloaded; node logs: {edge.last_lines} {cloud.last_lines}"
         )
         cloud.procs["tail"].kill()
         cloud.procs["tail"].wait(10)
         killed_ns = time.time_ns()  # no frame taken from now on can use the tail
         killed_at = len(collector.results)
-        assert _govern(collector, lambda: len(collector.results) >= killed_at + 12, 60), "the edge stopped"
+        assert govern(collector, lambda: len(collector.results) >= killed_at + 12, 60), "the edge stopped"
         during = [r for r in collector.results[killed_at:] if stamp_to_ns(r.header.stamp) > killed_ns]
         assert during and not any(r.cloud_used for r in during), "frames after the kill cannot use the tail"
         cloud.shutdown()
         cloud = Launch(_nodes("tail"), params, env=RCLPY)
         back_at = len(collector.results)
-        assert _govern(collector, lambda: any(r.cloud_used for r in collector.results[back_at:]), 120), (
+        assert govern(collector, lambda: any(r.cloud_used for r in collector.results[back_at:]), 120), (
             "offloading did not resume"
         )
     finally:
