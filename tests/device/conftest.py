@@ -7,19 +7,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-import torch
-import torchvision
 
-from dvfo_core.workload import Workload, profile_layers
+from dvfo_core.device.calibration import profile_model
+from dvfo_core.workload import Workload
 
 
-def _profile(name: str, half: bool = False, size: int = 224) -> Workload:
-    torch.set_num_threads(1)
-    model = torchvision.models.get_model(name, weights=None).eval()
-    x = torch.randn(1, 3, size, size)
-    if half:
-        model, x = model.half(), x.half()
-    return profile_layers(model, x, name=name)
+def _profile(name: str, half: bool = False) -> Workload:
+    return profile_model(name, "fp16" if half else "fp32")
 
 
 @pytest.fixture(scope="session")

@@ -39,10 +39,22 @@ def test_holdout_points_are_not_fit_points():
     assert not fit & {(p.board, p.model, p.precision) for p in HOLDOUT}
 
 
-@pytest.mark.slow
 def test_twin_error_on_the_holdout_points_is_what_the_docs_report(profiled):
     """docs/twin-calibration.md: RMS log error 15.3 % over the 11 held-out torch2trt Nano points,
-    worst DenseNet-161 at -35 %. Profiles 11 models (~1 min), hence slow."""
+    worst DenseNet-161 at -35 %."""
     rows = [(p, twin_latency_ms(p, profiled(p.model, half=p.precision == "fp16"))) for p in HOLDOUT]
     assert rms_log_error(rows) == pytest.approx(0.153, abs=0.01)
     assert all(abs(t / p.latency_ms - 1) < 0.4 for p, t in rows)
+
+
+def test_profiling_on_the_meta_device_counts_what_a_cpu_run_executes():
+    """profile_model traces on torch's meta device: the same layers, FLOPs and bytes as a real run."""
+    import torch
+    import torchvision
+
+    from dvfo_core.device.calibration import profile_model
+    from dvfo_core.workload import profile_layers
+
+    model = torchvision.models.get_model("mobilenet_v2", weights=None).eval().half()
+    on_cpu = profile_layers(model, torch.randn(1, 3, 96, 96).half(), name="mobilenet_v2")
+    assert profile_model("mobilenet_v2", "fp16", image_size=96) == on_cpu

@@ -64,17 +64,23 @@ HOLDOUT: tuple[Published, ...] = (
 
 
 def profile_model(name: str, precision: str = "fp32", image_size: int = 224) -> Workload:
-    """Per-layer cost of torchvision ``name`` (random weights) as it executes in ``precision``."""
+    """Per-layer cost of torchvision ``name`` as it executes in ``precision``.
+
+    The cost is counted (FLOPs, bytes), never timed, so the model is traced on torch's ``meta``
+    device: shapes and dtypes without weights or arithmetic (DenseNet-161 in fp16: 1.4 s instead
+    of 12 s on one CPU core), with the same counts as a run on the CPU.
+    """
     import torch
     import torchvision
 
     from dvfo_core.workload import profile_layers
 
-    model = torchvision.models.get_model(name, weights=None).eval()
-    x = torch.randn(1, 3, image_size, image_size)
-    if precision == "fp16":
-        model, x = model.half(), x.half()
-    return profile_layers(model, x, name=name)
+    with torch.device("meta"):
+        model = torchvision.models.get_model(name, weights=None).eval()
+        x = torch.empty(1, 3, image_size, image_size)
+        if precision == "fp16":
+            model, x = model.half(), x.half()
+        return profile_layers(model, x, name=name)
 
 
 def twin_latency_ms(point: Published, work: Workload, profile: BoardProfile | None = None) -> float:
