@@ -14,7 +14,7 @@ ROS_BIN := $(ROS_VENV)/bin
 ROS_STAMP := $(ROS_VENV)/.dvfo-ros-installed
 COLCON_BASE := $(ROS_VENV)/colcon
 
-.PHONY: setup setup-ros demo test test-fast test-slow test-ros lint bench clean
+.PHONY: setup setup-ros demo test test-fast test-slow test-ros test-fast-then-ros lint bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt src/dvfo_core/setup.py src/dvfo_edge/setup.py src/dvfo_cloud/setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -63,8 +63,21 @@ test-slow: setup
 test-ros: setup-ros
 	$(ROS_BIN)/pytest $(PYTEST_FLAGS) tests/ros
 
-# make test runs all of tests/ros (whole-graph runs across DDS vendors included: docs/runtime.md)
-test: lint test-fast test-slow test-ros
+# make test runs every suite, all of tests/ros included (whole-graph runs across DDS vendors:
+# docs/runtime.md). The two environments are set up side by side, then the suites run in two
+# streams, one per core of the reference machine: the slow suite, and the fast suite then tests/ros.
+# Each stream's output is printed whole when it ends. TEST_JOBS=1 runs everything in sequence.
+TEST_JOBS ?= 2
+SUBMAKE := $(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target
+
+test:
+	$(SUBMAKE) setup setup-ros
+	$(SUBMAKE) lint
+	$(SUBMAKE) test-slow test-fast-then-ros
+
+test-fast-then-ros:
+	$(MAKE) --no-print-directory test-fast
+	$(MAKE) --no-print-directory test-ros
 
 bench: setup
 	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
