@@ -57,6 +57,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=Path("docs/results.md"))
     p.add_argument("--figures", type=Path, default=Path("docs/figures"))
     p.add_argument("--json", type=Path, help="also write the measured numbers as JSON")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        help="pairings and experiments run at once, one per process (default: one per core)",
+    )
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run)
 
@@ -88,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(1)
     for eta in args.etas:
         check_eta(eta)
+    if args.jobs is not None and args.jobs < 1:
+        raise ConfigError(f"--jobs must be at least 1, got {args.jobs}")
     devices = args.devices or list_profiles()
     models = args.models or default_models(args.profile_dir)
     if not models:
@@ -112,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
         else "dvfo report",
         progress=not args.no_progress,
         profile_dir=args.profile_dir,
+        **({"jobs": args.jobs} if args.jobs is not None else {}),
     )
     result = generate(cfg)
     if args.json:

@@ -72,6 +72,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--resume", action="store_true", help="continue from the logdir's checkpoint for --steps more"
     )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        help="with --all: policies trained at once, one per process (default: one per core)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -160,41 +165,50 @@ SHIPPED_MODELS = ("resnet18", "mobilenet_v2")
 
 def train_all(args: argparse.Namespace) -> int:
     """Train the shipped DVFO policy of every board x model x (default, max) power mode."""
-    from tqdm import tqdm
-
-    from dvfo_core.cli._world import world_from_args
-    from dvfo_core.device.network import RadioModel
     from dvfo_core.device.profiles import list_profiles, load_profile
-    from dvfo_core.learning.policy import shipped_policy_path
-    from dvfo_core.learning.training import TrainSpec, train
+    from dvfo_core.jobs import default_jobs, run_jobs
     from dvfo_core.world.build import evaluated_modes
-    from dvfo_core.world.links import LinkSampler
 
     if args.method != "dvfo" or args.bag or args.resume:
         raise ConfigError("--all trains the shipped dvfo policies: no --method, --bag or --resume")
-    jobs = [
-        (device, mode, model)
+    jobs = args.jobs if args.jobs is not None else default_jobs()
+    if jobs < 1:
+        raise ConfigError(f"--jobs must be at least 1, got {jobs}")
+    pairings = [
+        (vars(args), device, mode, model)
         for device in list_profiles()
         for mode in evaluated_modes(load_profile(device))
         for model in SHIPPED_MODELS
     ]
-    kinds = [] if args.links == "none" else [k.strip() for k in args.links.split(",") if k.strip()]
-    sampler = LinkSampler(kinds=kinds, radio=RadioModel.preset(args.radio))
-    written = []
-    for device, mode, model in tqdm(jobs, desc="policies", unit="policy", disable=args.no_progress):
-        ns = argparse.Namespace(**{**vars(args), "device": device, "model": model, "power_mode": mode})
-        world = world_from_args(ns)
-        spec = TrainSpec(
-            steps=args.steps,
-            seed=args.seed,
-            head=args.head,
-            eta=args.eta,
-            links={"kinds": kinds, "traces": [], "radio": args.radio},
-        )
-        result = train(world, sampler, spec, progress=False)
-        path = shipped_policy_path(device, model, world.power_mode)
-        if args.out_dir is not None:
-            path = args.out_dir / path.name
-        written.append(str(result.policy.save(path)))
+    written = run_jobs(
+        _train_shipped, pairings, jobs=jobs, desc="policies", unit="policy", progress=not args.no_progress
+    )
     print(json.dumps({"policies": written, "steps": args.steps, "seed": args.seed}, indent=1))
     return 0
+
+
+def _train_shipped(job: tuple[dict, str, str, str]) -> str:
+    """Train and write the shipped policy of one (device, power mode, model); returns its path."""
+    from dvfo_core.cli._world import world_from_args
+    from dvfo_core.device.network import RadioModel
+    from dvfo_core.learning.policy import shipped_policy_path
+    from dvfo_core.learning.training import TrainSpec, train
+    from dvfo_core.world.links import LinkSampler
+
+    options, device, mode, model = job
+    args = argparse.Namespace(**{**options, "device": device, "model": model, "power_mode": mode})
+    kinds = [] if args.links == "none" else [k.strip() for k in args.links.split(",") if k.strip()]
+    sampler = LinkSampler(kinds=kinds, radio=RadioModel.preset(args.radio))
+    world = world_from_args(args)
+    spec = TrainSpec(
+        steps=args.steps,
+        seed=args.seed,
+        head=args.head,
+        eta=args.eta,
+        links={"kinds": kinds, "traces": [], "radio": args.radio},
+    )
+    result = train(world, sampler, spec, progress=False)
+    path = shipped_policy_path(device, model, world.power_mode)
+    if args.out_dir is not None:
+        path = args.out_dir / path.name
+    return str(result.policy.save(path))

@@ -46,18 +46,14 @@ def generate(cfg: ReportConfig) -> dict[str, Any]:
         sweeps[pairing] = plot_sweep(rows, pairing, fig / f"sweep_{slug(*pairing)}.png").name
     targets = tb.targets(rows)
     pick = cfg.pairing or DEFAULT_PAIRING
-    exp_world = next((w for (d, _, m), w in worlds.items() if (d, m) == pick), next(iter(worlds.values())))
-    twm = gen = heads = None
-    work = pipeline.policy_cache_dir() / "report-work"
+    exp_pairing = next((p for p in worlds if (p[0], p[2]) == pick), next(iter(worlds)))
+    exp_world = worlds[exp_pairing]
     policy = pipeline.get_policy(exp_world, "dvfo", steps=cfg.steps, seed=cfg.seed, head=cfg.head)
-    if "twm" in cfg.experiments:
-        twm = ex.twm_experiment(exp_world, cfg, work)
+    results = ex.run_experiments(cfg, exp_pairing)
+    twm, gen, heads = results.get("twm"), results.get("generalisation"), results.get("heads")
+    if twm:
         ex.plot_curves(twm, fig / "twm_vs_blocking_curves.png")
         ex.write_curves_csv(twm, fig / "twm_vs_blocking_curves.csv")
-    if "generalisation" in cfg.experiments:
-        gen = ex.generalisation_experiment(exp_world, cfg, policy)
-    if "heads" in cfg.experiments:
-        heads = ex.heads_experiment(exp_world, cfg)
     bad = ex.bad_input_cases(exp_world, policy)
     md = render(cfg, rows, worlds, targets, sweeps, rel, time.perf_counter() - t0)
     for section in (

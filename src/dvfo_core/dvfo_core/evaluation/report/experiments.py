@@ -7,6 +7,8 @@ from __future__ import annotations
 import csv
 import math
 import time
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +17,11 @@ import numpy as np
 from dvfo_core.device.network import load_trace
 from dvfo_core.evaluation import pipeline
 from dvfo_core.evaluation.report.figures import plt_module
-from dvfo_core.evaluation.report.matrix import ReportConfig, links_of
+from dvfo_core.evaluation.report.matrix import Pairing, ReportConfig, links_of
+from dvfo_core.jobs import run_jobs
 from dvfo_core.learning.heads import HEADS
 from dvfo_core.learning.training import TrainSpec, train
+from dvfo_core.world.build import build_world
 from dvfo_core.world.links import LinkSampler
 
 
@@ -84,10 +88,10 @@ def generalisation_experiment(world: Any, cfg: ReportConfig, policy: Any) -> dic
     return out
 
 
-def heads_experiment(world: Any, cfg: ReportConfig) -> dict[str, Any]:
+def heads_experiment(world: Any, cfg: ReportConfig, heads: Sequence[str] = HEADS) -> dict[str, Any]:
     """Every Q-head: same seed and budget, cost relative to the oracle over the report's links."""
     out: dict[str, Any] = {}
-    for head in HEADS:
+    for head in heads:
         res = train(
             world, LinkSampler(), TrainSpec(steps=cfg.steps, seed=cfg.seed, head=head), progress=cfg.progress
         )
@@ -115,6 +119,39 @@ def heads_experiment(world: Any, cfg: ReportConfig) -> dict[str, Any]:
             "outputs": int(res.policy.weights[-1].shape[1]),
         }
     return out
+
+
+def run_experiments(cfg: ReportConfig, pairing: Pairing) -> dict[str, Any]:
+    """The experiments of ``cfg.experiments`` on ``pairing``, as independent jobs on ``cfg.jobs``
+    processes (each Q-head of the heads experiment is a job of its own)."""
+    jobs: list[tuple[ReportConfig, Pairing, str, str]] = []
+    for name in cfg.experiments:
+        for head in HEADS if name == "heads" else ("",):
+            jobs.append((cfg, pairing, name, head))
+    done = run_jobs(
+        _experiment, jobs, jobs=cfg.jobs, desc="agent experiments", unit="job", progress=cfg.progress
+    )
+    out: dict[str, Any] = {}
+    for (_, _, name, _), result in zip(jobs, done, strict=True):
+        out[name] = {**out.get(name, {}), **result} if name == "heads" else result
+    return out
+
+
+def _experiment(job: tuple[ReportConfig, Pairing, str, str]) -> dict[str, Any]:
+    """One experiment (or one Q-head of the heads experiment) in a worker process."""
+    cfg, (device, mode, model), name, head = job
+    cfg = replace(cfg, progress=False)  # the caller's bar counts the jobs
+    world = build_world(cfg.world_spec(device, model, mode))
+    if name == "twm":
+        return twm_experiment(world, cfg, pipeline.policy_cache_dir() / "report-work")
+    if name == "generalisation":
+        policy = pipeline.get_policy(
+            world, "dvfo", steps=cfg.steps, seed=cfg.seed, head=cfg.head, progress=False
+        )
+        return generalisation_experiment(world, cfg, policy)
+    if name == "heads":
+        return heads_experiment(world, cfg, (head,))
+    raise ValueError(f"unknown experiment {name!r}")
 
 
 def bad_input_cases(world: Any, policy: Any) -> list[tuple[str, str]]:

@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
 from dvfo_core.device.profiles import load_profile
 from dvfo_core.evaluation import pipeline
 from dvfo_core.evaluation.methods import METHODS
+from dvfo_core.jobs import default_jobs, run_jobs
 from dvfo_core.learning.heads import DEFAULT_HEAD
 from dvfo_core.learning.learned import LEARNED
 from dvfo_core.world.build import World, WorldSpec, build_world, evaluated_modes
@@ -56,6 +55,7 @@ class ReportConfig:
     progress: bool = True
     profile_dir: Path | None = None  #: split profiles ``<model>.json`` (default: the shipped ones)
     modes: str = "default,max"  #: which power modes of each board: default, max or both
+    jobs: int = field(default_factory=default_jobs)  #: pairings evaluated at once, one per process
 
     @property
     def eta(self) -> float:
@@ -132,50 +132,60 @@ def links_of(cfg: ReportConfig) -> list[tuple[float | None, str | None]]:
 
 
 def run_matrix(cfg: ReportConfig) -> tuple[list[Scenario], dict[Pairing, World]]:
-    """Every method on every scenario; returns the rows and the worlds by pairing."""
-    rows: list[Scenario] = []
-    worlds: dict[Pairing, World] = {}
+    """Every method on every scenario; returns the rows and the worlds by pairing.
+
+    Pairings are independent (each trains or loads its own learned baselines): they run on
+    ``cfg.jobs`` processes, and the rows come back in the order of :meth:`ReportConfig.pairings`.
+    """
     pairs = cfg.pairings()
-    for device, mode, model in tqdm(pairs, desc="board x mode x model", disable=not cfg.progress):
-        world = build_world(cfg.world_spec(device, model, mode))
-        worlds[(device, mode, model)] = world
-        policies = {
-            m: pipeline.get_policy(
-                world, m, steps=cfg.steps, seed=cfg.seed, head=cfg.head, progress=cfg.progress
+    per_pairing = run_jobs(
+        _pairing_rows, [(cfg, p) for p in pairs], jobs=cfg.jobs, desc="board x mode x model",
+        unit="pairing", progress=cfg.progress,
+    )
+    worlds = {(d, mode, m): build_world(cfg.world_spec(d, m, mode)) for d, mode, m in pairs}
+    return [row for rows in per_pairing for row in rows], worlds
+
+
+def _pairing_rows(job: tuple[ReportConfig, Pairing]) -> list[Scenario]:
+    """Every method on every link and eta of one (device, power mode, model)."""
+    cfg, (device, mode, model) = job
+    world = build_world(cfg.world_spec(device, model, mode))
+    policies = {
+        m: pipeline.get_policy(world, m, steps=cfg.steps, seed=cfg.seed, head=cfg.head, progress=False)
+        for m in LEARNED
+    }
+    rows = []
+    for bw, trace in links_of(cfg):
+        net, label = pipeline.scenario_link(bw, trace)
+        for eta in cfg.etas:
+            doc = pipeline.run_scenario(
+                world,
+                net,
+                label,
+                eta=eta,
+                frames=cfg.frames,
+                methods=list(METHODS),
+                policies=policies,
+                progress=False,
             )
-            for m in LEARNED
-        }
-        for bw, trace in links_of(cfg):
-            net, label = pipeline.scenario_link(bw, trace)
-            for eta in cfg.etas:
-                doc = pipeline.run_scenario(
-                    world,
-                    net,
+            dvfo_run = doc["_runs"].get("dvfo")
+            decisions = [1e3 * d for d in dvfo_run.decision_s] if dvfo_run is not None else []
+            rows.append(
+                Scenario(
+                    device,
+                    world.power_mode,
+                    model,
                     label,
-                    eta=eta,
-                    frames=cfg.frames,
-                    methods=list(METHODS),
-                    policies=policies,
-                    progress=False,
+                    eta,
+                    doc["methods"],
+                    doc["skipped"],
+                    100 * world.local.accuracy,
+                    trace is not None,
+                    decisions,
+                    _appeal_accuracy(world),
                 )
-                dvfo_run = doc["_runs"].get("dvfo")
-                decisions = [1e3 * d for d in dvfo_run.decision_s] if dvfo_run is not None else []
-                rows.append(
-                    Scenario(
-                        device,
-                        world.power_mode,
-                        model,
-                        label,
-                        eta,
-                        doc["methods"],
-                        doc["skipped"],
-                        100 * world.local.accuracy,
-                        trace is not None,
-                        decisions,
-                        _appeal_accuracy(world),
-                    )
-                )
-    return rows, worlds
+            )
+    return rows
 
 
 def _appeal_accuracy(world: World) -> float:
