@@ -58,6 +58,9 @@ from dvfo_core.runtime.params import ParameterStore, ParamSpec, ParamValue, load
 from dvfo_core.runtime.port import Node
 from dvfo_core.runtime.qos import QosProfile, parse_qos
 
+#: How long a node being destroyed waits, in all, for its readers to acknowledge its last messages.
+FLUSH_ON_DESTROY_S = 1.0
+
 _lock = threading.Lock()
 _participants: dict[int, DomainParticipant] = {}
 
@@ -166,6 +169,11 @@ class DdsPublisher:
         self._bus = intra_process_bus(dp)
         self._local = self._bus.queues.setdefault(dds_topic_name(topic), [])
         self._volatile = profile.durability == "volatile"  # nothing kept for late joiners
+
+    def flush(self, timeout_s: float) -> bool:
+        """Wait until every matched reliable reader acknowledged what was written (at most
+        ``timeout_s``); False when some did not in time."""
+        return self._writer.wait_for_acks(int(max(timeout_s, 0.0) * 1e9))
 
     def publish(self, msg: Any) -> None:
         """Hand ``msg`` (an instance of :attr:`msg_class`) to intra-process subscriptions, and send
@@ -370,6 +378,11 @@ class DdsNode(Node):
     def destroy(self) -> None:
         for tm in self.timers:
             tm.cancel()
+        # the last answers (a head finishing its waiting frames on deactivate) reach their readers
+        # before the writers go: deleting a writer drops what is not acknowledged yet
+        deadline = time.monotonic() + FLUSH_ON_DESTROY_S
+        for pub in self.publishers:
+            pub.flush(deadline - time.monotonic())
         bus = intra_process_bus(self.dp)
         for sub in self.subscriptions:
             if sub.local is not None:
