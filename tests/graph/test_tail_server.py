@@ -53,16 +53,15 @@ def test_bad_payloads_are_answered_counted_and_serving_continues(runner: SplitRu
     corrupt.fields = {**corrupt.fields, "data": bytes(data)}
     other_model = dataclasses.replace(other_model, model="mobilenet_v2", split="features.7")
     server = TailServer(lambda m: runner)
-    for r in (bad_shape, good, corrupt):
-        server.submit(r)
-    replies = server.process()
-    by_seq = {r.request.frame_seq: r for r in replies}
-    assert by_seq[good.frame_seq].ok and by_seq[good.frame_seq].logits.shape == (10,)
-    assert not by_seq[bad_shape.frame_seq].ok and "shape" in by_seq[bad_shape.frame_seq].error
-    assert not by_seq[corrupt.frame_seq].ok
-    server.submit(other_model)
-    (mismatch,) = server.process()
-    assert not mismatch.ok and "model_mismatch" in mismatch.error
+    refusals = {r.frame_seq: server.submit(r) for r in (bad_shape, good, corrupt)}
+    assert refusals[good.frame_seq] is None and len(server.queue) == 1, "only the good frame is queued"
+    (served,) = server.process()
+    assert served.ok and served.request is good and served.logits.shape == (10,)
+    assert not refusals[bad_shape.frame_seq].ok and "shape" in refusals[bad_shape.frame_seq].error
+    assert not refusals[corrupt.frame_seq].ok
+    mismatch = server.submit(other_model)
+    assert mismatch is not None and not mismatch.ok and "model_mismatch" in mismatch.error
+    assert not server.queue and server.process() == []
     assert server.rejected["shape"] == 1 and server.rejected["model_mismatch"] == 1
     assert sum(server.rejected.values()) == 3 and server.served["b"] == 1
-    assert torch.isfinite(torch.as_tensor(by_seq[good.frame_seq].logits)).all()
+    assert torch.isfinite(torch.as_tensor(served.logits)).all()

@@ -17,9 +17,11 @@ from dvfo_core.paths import msg_dir
 from dvfo_core.runtime.msgs import (
     dds_topic_name,
     dds_type_name,
+    from_cdr,
     from_rosbags,
     load_definitions,
     message_class,
+    to_cdr,
     to_rosbags,
     typestore,
 )
@@ -61,6 +63,14 @@ def test_numeric_sequences_accept_bytes_lists_and_arrays() -> None:
     for data in (b"\x01\x02\x03", [1, 2, 3], np.array([1, 2, 3], np.uint8), bytearray(b"\x01\x02\x03")):
         back = fm.deserialize(fm(data=data).serialize())
         assert back.data.tolist() == [1, 2, 3]
+
+
+def test_bytes_without_a_cdr_header_are_malformed_not_a_default_message() -> None:
+    good = to_cdr(message_class("dvfo_msgs/msg/FeatureMap")(robot_id="alpha", data=b"\x01"))
+    assert from_cdr("dvfo_msgs/msg/FeatureMap", good).robot_id == "alpha"
+    for bad in (b"", b"\x00", b"\x00\x01", b"\xff\xff" + good[2:], b"\x00\x07" + good[2:]):
+        with pytest.raises(MessageDefinitionError, match="malformed"):
+            from_cdr("dvfo_msgs/msg/FeatureMap", bad)
 
 
 def test_malformed_msg_file_names_the_file(tmp_path: Path) -> None:

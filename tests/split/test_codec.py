@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import tracemalloc
 
+import lz4.frame
 import numpy as np
 import pytest
 import torch
+import zstandard
 
 from dvfo_core.errors import PayloadError
 from dvfo_core.paths import msg_dir
@@ -154,3 +157,52 @@ def test_fake_quantise_matches_the_codec() -> None:
     for b in range(2):
         dec = decode(encode(f[b], list(range(8)), "int8+none"))
         torch.testing.assert_close(fake[b], dec.values, rtol=0, atol=1e-5)
+
+
+def _bomb(comp: str, raw_nbytes: int, inflated: int) -> bytes:
+    """A frame of ``inflated`` zero bytes made in 1 MiB steps (never held whole), size declared."""
+    chunk = bytes(1 << 20)
+    if comp == "zstd":
+        z = zstandard.ZstdCompressor(write_checksum=True).compressobj(size=inflated)
+        return b"".join(z.compress(chunk) for _ in range(inflated >> 20)) + z.flush()
+    lz = lz4.frame.LZ4FrameCompressor(content_checksum=True)
+    header = lz.begin(source_size=inflated)
+    return header + b"".join(lz.compress(chunk) for _ in range(inflated >> 20)) + lz.flush()
+
+
+@pytest.mark.parametrize("comp", ["zstd", "lz4"])
+def test_a_decompression_bomb_is_refused_without_inflating_it(comp: str) -> None:
+    good = encode(_features(), [0, 2, 7], f"int8+{comp}")
+    bomb = dataclasses.replace(good, data=_bomb(comp, good.raw_nbytes, 256 << 20))
+    assert len(bomb.data) < 2 << 20, "a small message"
+    tracemalloc.start()
+    try:
+        _rejects(bomb, RejectReason.SIZE)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20, f"{peak / 2**20:.0f} MiB allocated to refuse a 256 MiB bomb"
+
+
+def test_a_zstd_frame_must_declare_the_size_raw_nbytes_says(good: codec.EncodedFeatures) -> None:
+    raw = zstandard.ZstdDecompressor().decompress(good.data)
+    short = zstandard.ZstdCompressor().compress(raw[:-1])
+    _rejects(dataclasses.replace(good, data=short), RejectReason.TRUNCATED)
+    streamed = zstandard.ZstdCompressor(write_checksum=True).compressobj()  # no content size
+    _rejects(dataclasses.replace(good, data=streamed.compress(raw) + streamed.flush()), RejectReason.CORRUPT)
+
+
+def test_quantisation_parameters_must_decode_within_the_fp16_range(good: codec.EncodedFeatures) -> None:
+    _rejects(dataclasses.replace(good, scale=(0.1, 1e10, 0.1)), RejectReason.QUANT_PARAMS)
+    _rejects(dataclasses.replace(good, zero_point=(0.0, -1e30, 0.0)), RejectReason.QUANT_PARAMS)
+    widest = (codec.MAX_ABS / 255, *good.scale[1:])
+    at_limit = dataclasses.replace(good, scale=widest, zero_point=(0.0, *good.zero_point[1:]))
+    assert decode(at_limit).values.abs().max() <= codec.MAX_ABS
+
+
+def test_float_payloads_must_hold_values_within_the_fp16_range() -> None:
+    f = _features()
+    f[0, 0, 0] = 2 * codec.MAX_ABS
+    _rejects(encode(f, [0], "fp32+lz4"), RejectReason.CORRUPT)
+    f[0, 0, 0] = codec.MAX_ABS
+    assert decode(encode(f, [0], "fp32+lz4")).values.max() == codec.MAX_ABS

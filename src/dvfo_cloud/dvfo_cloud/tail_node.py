@@ -5,8 +5,9 @@ Subscribes ``/dvfo/feature_map`` (``dvfo_msgs/FeatureMap``), publishes ``/dvfo/c
 one worker of a Zenoh pool (``offload.link``, :mod:`dvfo_core.link.offload`). One process
 serves several robots and models; queued frames are batched. A message over the size cap or
 unreadable is dropped; one over its robot's rate cap, or whose robot_id is not the robot the link
-authenticated, is answered ``ok: false``; bad payloads are answered ``ok: false``; every refusal is
-counted per reason on ``/diagnostics``; the node keeps serving.
+authenticated, is answered ``ok: false``; every other frame is screened as it arrives
+(:meth:`~dvfo_core.tail_server.TailServer.screen`) and a bad one answered ``ok: false`` at once;
+every refusal is counted per reason on ``/diagnostics``; the node keeps serving.
 """
 
 from __future__ import annotations
@@ -111,7 +112,9 @@ class Tail:
         if reason is not None:
             self.answer(server.refuse(reason, req, why))
             return
-        server.submit(req)
+        refusal = server.submit(req)  # screened now: a bad payload is answered at once
+        if refusal is not None:
+            self.answer(refusal)
 
     def drain(self) -> None:
         """Take what the links received, finish what is queued and answer."""

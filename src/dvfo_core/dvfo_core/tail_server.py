@@ -5,11 +5,16 @@ One server serves several robots (requests carry a ``robot_id``) and several mod
 those of the same model are finished in one batched tail pass: each frame's decoded secondary
 channels are zero-filled to the full feature shape, which gives the same logits as the sliced
 per-frame tail (the first tail layers are linear in their input channels; a test checks it).
-Bad payloads are rejected with their reason, counted, and answered with ``ok = False``.
+
+Every frame is screened when it is submitted (:meth:`TailServer.screen`): robot id, model and
+split, every payload field against the model's feature shape, then decompressed and dequantised
+(numpy, bounded by the declared and checked sizes). A bad frame is rejected there with its reason,
+counted, and answered with ``ok = False``; only frames that decoded reach torch.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter, deque
 from collections.abc import Callable
@@ -20,8 +25,12 @@ import numpy as np
 import torch
 
 from dvfo_core.errors import DvfoError
-from dvfo_core.split.codec import PayloadRejectedError, RejectReason
+from dvfo_core.link.certs import ROBOT_ID
+from dvfo_core.split.codec import DecodedFeatures, PayloadRejectedError, RejectReason
 from dvfo_core.split.runner import SplitRunner
+
+#: What a model name may look like before the tail looks for its checkpoint (torchvision names).
+MODEL_NAME = re.compile(r"[A-Za-z0-9_]{1,64}")
 
 
 class Admission:
@@ -65,6 +74,7 @@ class TailRequest:
     stamp: Any  #: the camera frame's stamp, copied to the reply
     received_s: float = field(default_factory=time.monotonic)
     origin: Any = None  #: the link the request came in on, which carries the answer back
+    decoded: DecodedFeatures | None = None  #: the checked, decoded channels (set by screening)
 
 
 @dataclass
@@ -117,6 +127,8 @@ class TailServer:
     def runner(self, model: str) -> SplitRunner:
         """The runner of ``model`` (loaded once)."""
         if model not in self.runners:
+            if not MODEL_NAME.fullmatch(model):
+                raise PayloadRejectedError(RejectReason.MODEL_MISMATCH, f"{model[:80]!r} is not a model name")
             try:
                 runner = self._loader(model)
             except (DvfoError, FileNotFoundError, ValueError) as exc:
@@ -128,6 +140,15 @@ class TailServer:
             self._warm_up(model, runner)
         return self.runners[model]
 
+    def screen(self, request: TailRequest) -> DecodedFeatures:
+        """Check a frame and decode its channels, before any torch work; raises
+        :class:`PayloadRejectedError` with the reason of the first check it fails."""
+        if not ROBOT_ID.fullmatch(request.robot_id):
+            why = f"{request.robot_id[:80]!r} is not a robot id (1-64 letters, digits, _, -)"
+            raise PayloadRejectedError(RejectReason.ROBOT_ID, why)
+        runner = self.runner(request.model)
+        return runner.decode(request.fields, model=request.model, split=request.split)
+
     def _warm_up(self, model: str, runner: SplitRunner) -> None:
         """One blank frame through the path a request takes (decode, cloud tail): torch's first
         call is slow (1.4 s here, 0.2 s after), and the first frame a robot offloads would miss its
@@ -138,13 +159,19 @@ class TailServer:
         _primary, secondary = runner.partition(head_out, 0.5)
         payload = runner.encode_secondary(head_out, secondary)
         if payload is not None:
-            fields = payload.to_msg_fields()
-            self._finish(model, [TailRequest("", 0, runner.model, runner.split, fields, None)])
+            request = TailRequest("warm-up", 0, runner.model, runner.split, payload.to_msg_fields(), None)
+            request.decoded = runner.decode(payload)
+            self._finish(model, [request])
         self.served, self.rejected, self.batches = counts
 
-    def submit(self, request: TailRequest) -> None:
-        """Queue one frame."""
+    def submit(self, request: TailRequest) -> TailReply | None:
+        """Screen one frame and queue it; the refusal to answer at once when it is rejected."""
+        try:
+            request.decoded = self.screen(request)
+        except PayloadRejectedError as exc:
+            return self._reject(request, exc)
         self.queue.append(request)
+        return None
 
     def process(self) -> list[TailReply]:
         """Finish up to ``max_batch`` queued frames of the oldest frame's model."""
@@ -160,41 +187,30 @@ class TailServer:
         return self._finish(model, batch)
 
     def _finish(self, model: str, batch: list[TailRequest]) -> list[TailReply]:
-        replies: list[TailReply] = []
-        decoded = []
-        try:
-            runner = self.runner(model)
-        except PayloadRejectedError as exc:
-            return [self._reject(req, exc) for req in batch]
-        for req in batch:
-            try:
-                decoded.append((req, runner.decode(req.fields, model=req.model, split=req.split)))
-            except PayloadRejectedError as exc:
-                replies.append(self._reject(req, exc))
-        if not decoded:
-            return replies
+        runner = self.runners[model]  # screening loaded it
+        decoded = [req.decoded for req in batch]
+        if any(d is None for d in decoded):
+            raise ValueError("only screened frames (TailServer.submit) can be finished")
         start = time.monotonic()
         with torch.no_grad():
             if len(decoded) == 1:
-                logits = runner.cloud_tail(decoded[0][1])[None]
+                logits = runner.cloud_tail(decoded[0])[None]
             else:
-                full = torch.stack([d.full() for _, d in decoded]).to(self.device)
+                full = torch.stack([d.full() for d in decoded]).to(self.device)
                 logits = runner.net.tail(full)
         compute_ms = (time.monotonic() - start) * 1e3
         self.batches += 1
-        for (req, _), row in zip(decoded, logits.cpu().numpy().astype(np.float32), strict=True):
-            self.served[req.robot_id] += 1
-            replies.append(
-                TailReply(
-                    req,
-                    True,
-                    row,
-                    compute_ms=compute_ms,
-                    queue_ms=(start - req.received_s) * 1e3,
-                    batch_size=len(decoded),
-                )
-            )
-        return replies
+        return [
+            self._served(req, row, compute_ms, start, len(batch))
+            for req, row in zip(batch, logits.cpu().numpy().astype(np.float32), strict=True)
+        ]
+
+    def _served(
+        self, req: TailRequest, logits: np.ndarray, compute_ms: float, start: float, n: int
+    ) -> TailReply:
+        self.served[req.robot_id] += 1
+        queue_ms = (start - req.received_s) * 1e3
+        return TailReply(req, True, logits, compute_ms=compute_ms, queue_ms=queue_ms, batch_size=n)
 
     def _reject(self, req: TailRequest, exc: PayloadRejectedError) -> TailReply:
         self.rejected[exc.reason.value] += 1

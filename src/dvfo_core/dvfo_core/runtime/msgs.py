@@ -344,7 +344,11 @@ def to_cdr(msg: Any) -> bytes:
 def from_cdr(name: str, data: bytes) -> Any:
     """The message of type ``name`` in CDR bytes ``data`` (the inverse of :func:`to_cdr`).
 
-    Malformed bytes raise :class:`~dvfo_core.errors.MessageDefinitionError`."""
+    Malformed bytes raise :class:`~dvfo_core.errors.MessageDefinitionError`; so do bytes without
+    the encapsulation header of plain CDR (``00 00`` big endian, ``00 01`` little endian), empty
+    ones included (the deserialiser would read those as a message of default values)."""
+    if bytes(data[:2]) not in (b"\x00\x00", b"\x00\x01") or len(data) < 4:
+        raise MessageDefinitionError(f"malformed {name} bytes: no CDR encapsulation header")
     try:
         return message_class(normalize_type_name(name)).deserialize(data)
     except Exception as exc:  # cyclonedds raises struct.error, IndexError, ValueError, ...

@@ -15,7 +15,9 @@ the network model charges.
 
 Every check on incoming payloads raises :class:`PayloadRejectedError` (a
 :class:`~dvfo_core.errors.PayloadError`) with a :class:`RejectReason` code, so a node can count
-rejections per reason.
+rejections per reason. Nothing a sender declares is trusted for an allocation: decompression never
+produces more than ``raw_nbytes`` (which must match shape, channels and encoding), and decoded
+values must be finite and within :data:`MAX_ABS` (so no payload can make the tail's logits overflow).
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ from dvfo_core.split.names import COMPRESSORS, DEFAULT_ENCODING, ENCODINGS, QUAN
 
 _BITS = {"int8": 8, "int4": 4}
 _ZSTD_LEVEL = 3
+#: The largest magnitude a decoded feature may have: fp16's largest finite value (the narrowest
+#: float encoding). Head outputs are far smaller; beyond it the tail's activations could overflow.
+MAX_ABS = 65504.0
 
 
 class RejectReason(str, Enum):
@@ -55,6 +60,7 @@ class RejectReason(str, Enum):
     RATE_LIMITED = "rate_limited"  #: the robot sends faster than the tail's per-robot rate cap
     MALFORMED = "malformed"  #: the bytes are not a FeatureMap message
     ROBOT_MISMATCH = "robot_mismatch"  #: robot_id differs from the robot the link authenticated
+    ROBOT_ID = "robot_id"  #: robot_id is not a robot id (1-64 letters, digits, ``_``, ``-``)
 
 
 class PayloadRejectedError(PayloadError):
@@ -193,24 +199,44 @@ def _compress(raw: bytes, comp: str) -> bytes:
 
 
 def _decompress(data: bytes, comp: str, raw_nbytes: int) -> bytes:
-    if comp == "none":
-        out = data
-    else:
-        try:
-            if comp == "zstd":
-                out = zstandard.ZstdDecompressor().decompress(data, max_output_size=raw_nbytes)
-            else:
-                out = lz4.frame.decompress(data)
-        except (zstandard.ZstdError, RuntimeError, ValueError) as exc:
-            raise PayloadRejectedError(
-                RejectReason.CORRUPT, f"{comp} payload of {len(data)} bytes does not decompress: {exc}"
-            ) from None
-    if len(out) < raw_nbytes:
-        raise PayloadRejectedError(RejectReason.TRUNCATED, f"payload holds {len(out)} of {raw_nbytes} bytes")
-    if len(out) > raw_nbytes:
+    """``data`` decompressed, never more than ``raw_nbytes + 1`` bytes whatever its header claims."""
+    try:
+        if comp == "zstd":
+            out = _unzstd(data, raw_nbytes)
+        elif comp == "lz4":
+            out = _unlz4(data, raw_nbytes)
+        else:
+            out = data
+    except (zstandard.ZstdError, RuntimeError, ValueError) as exc:
         raise PayloadRejectedError(
-            RejectReason.SIZE, f"payload holds {len(out)} bytes, raw_nbytes says {raw_nbytes}"
-        )
+            RejectReason.CORRUPT, f"{comp} payload of {len(data)} bytes does not decompress: {exc}"
+        ) from None
+    _check_length(len(out), raw_nbytes)
+    return out
+
+
+def _check_length(nbytes: int, raw_nbytes: int) -> None:
+    if nbytes < raw_nbytes:
+        raise PayloadRejectedError(RejectReason.TRUNCATED, f"payload holds {nbytes} of {raw_nbytes} bytes")
+    if nbytes > raw_nbytes:
+        raise PayloadRejectedError(RejectReason.SIZE, f"payload holds more than {raw_nbytes} bytes")
+
+
+def _unzstd(data: bytes, raw_nbytes: int) -> bytes:
+    # the frame header's content size sizes zstandard's output buffer: check it before
+    # decompressing (encode() always writes it), else a small frame could claim gigabytes
+    declared = zstandard.get_frame_parameters(data).content_size
+    if declared == zstandard.CONTENTSIZE_UNKNOWN:
+        raise ValueError("the frame does not declare its content size")
+    _check_length(declared, raw_nbytes)
+    return zstandard.ZstdDecompressor().decompress(data, max_output_size=raw_nbytes)
+
+
+def _unlz4(data: bytes, raw_nbytes: int) -> bytes:
+    decompressor = lz4.frame.LZ4FrameDecompressor()
+    out = decompressor.decompress(data, max_length=raw_nbytes + 1)
+    if len(out) <= raw_nbytes and not decompressor.eof:
+        raise ValueError("the frame ends early")
     return out
 
 
@@ -316,6 +342,12 @@ def validate(enc: EncodedFeatures, expected_shape: Sequence[int] | None = None) 
                 raise PayloadRejectedError(RejectReason.QUANT_PARAMS, f"{name} has a non-finite value")
         if not all(v > 0 for v in enc.scale):
             raise PayloadRejectedError(RejectReason.QUANT_PARAMS, "scale must be > 0")
+        levels = 2 ** _BITS[quant] - 1  # decoded values lie in [(0 - z) * s, (levels - z) * s]
+        pairs = zip(enc.scale, enc.zero_point, strict=True)
+        if any(max(abs(z), abs(levels - z)) * s > MAX_ABS for s, z in pairs):
+            raise PayloadRejectedError(
+                RejectReason.QUANT_PARAMS, f"scale and zero_point decode to values beyond +-{MAX_ABS:g}"
+            )
     elif enc.scale or enc.zero_point:
         raise PayloadRejectedError(RejectReason.QUANT_PARAMS, f"{quant} carries no scale/zero_point")
     expected_raw = raw_size(quant, len(idx) * math.prod(shape[1:]))
@@ -355,8 +387,10 @@ def decode(enc: EncodedFeatures, expected_shape: Sequence[int] | None = None) ->
         values = (
             np.frombuffer(raw, dtype="<f2" if quant == "fp16" else "<f4").astype(np.float32).reshape(k, n)
         )
-        if not np.isfinite(values).all():
-            raise PayloadRejectedError(RejectReason.CORRUPT, "payload holds non-finite values")
+        if not (np.abs(values) <= MAX_ABS).all():  # also false for NaN
+            raise PayloadRejectedError(
+                RejectReason.CORRUPT, f"payload holds values that are not finite or beyond +-{MAX_ABS:g}"
+            )
     return DecodedFeatures(
         values=torch.from_numpy(values.reshape(k, *spatial).copy()),
         indices=torch.as_tensor(enc.channel_indices, dtype=torch.long),
