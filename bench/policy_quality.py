@@ -30,7 +30,11 @@ BASELINES = ("edge_only_max", "edge_only_default", "neurosurgeon", "dvfs_only_dr
 
 
 def evaluate_variant(
-    world: Any, policy: Any, baseline_policies: dict[str, Any], frames: int
+    world: Any,
+    policy: Any,
+    baseline_policies: dict[str, Any],
+    frames: int,
+    baselines: tuple[str, ...] = BASELINES,
 ) -> dict[str, Any]:
     """Cost ratios of one trained policy over the report links at eta 0.5 and 0.9."""
     from dvfo_core.evaluation import pipeline
@@ -45,12 +49,12 @@ def evaluate_variant(
                 label,
                 eta=eta,
                 frames=frames,
-                methods=["dvfo", "oracle", *BASELINES],
+                methods=["dvfo", "oracle", *baselines],
                 policies={"dvfo": policy, **baseline_policies},
                 progress=False,
             )
             m = doc["methods"]
-            best = min(m[b]["cost"] for b in BASELINES if b in m)
+            best = min(m[b]["cost"] for b in baselines if b in m)
             rows.append(
                 {
                     "eta": eta,
