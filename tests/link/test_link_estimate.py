@@ -119,5 +119,5 @@ def test_degenerate_transfers_give_a_finite_bounded_estimate(nbytes: float, secs
     for i in range(10):
         est.add(nbytes, secs, float(i))
     got = est.estimate(10.0)
-    assert math.isfinite(got.mbps) and 0 < got.mbps <= 10_000
+    assert math.isfinite(got.mbps) and 0 < got.mbps <= 1000
     assert math.isfinite(got.rtt_ms) and 0 <= got.rtt_ms <= 60_000

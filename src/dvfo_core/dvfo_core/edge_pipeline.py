@@ -298,6 +298,9 @@ class EdgePipeline:
                 seq=self.seq,
             )
         planned = run.planned
+        # the modelled link holds the payload for its modelled time: wait for that at least; a real
+        # link (an estimator) is waited for ``cloud_timeout_s``, whatever the model says
+        modelled_s = planned.latency_s if planned is not None and self.link is None else 0.0
         self.pending[self.seq] = PendingFrame(
             self.seq,
             stamp,
@@ -305,7 +308,7 @@ class EdgePipeline:
             edge_logits,
             run,
             t_start,
-            t_start + max(self.cloud_timeout_s, planned.latency_s if planned is not None else 0.0),
+            t_start + max(self.cloud_timeout_s, modelled_s),
             payload,
             compute_ms,
         )

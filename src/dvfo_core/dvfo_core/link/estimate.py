@@ -9,8 +9,11 @@ estimator fits the link model the governor and the twin use,
 by least squares over the recent transfers, each weighted by how recent it is:
 
 * forgetting per transfer: every new transfer multiplies the weight of all older ones by
-  ``forget`` (0.8: the last ~5 transfers carry the estimate, so a step change is followed within a
-  few transfers);
+  ``forget`` (0.9: the last ~10 transfers carry the estimate, which averages out the timing noise
+  of a loaded machine);
+* a change reset: two transfers in a row far off the prediction, both slower or both faster, mean
+  the link changed: the older transfers then keep a tenth of their weight, so a step is followed
+  within a few transfers;
 * ageing in time: every weight halves each ``half_life_s`` of wall time, so when nothing is
   offloaded (the policy stopped, or the link is down) the transfers fade;
 * a prior, as two pseudo-transfers of weight ``prior_weight`` (an empty one taking the prior RTT
@@ -34,7 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 #: Weight kept by the older transfers each time a new one arrives.
-FORGET = 0.8
+FORGET = 0.9
 #: Wall time over which every transfer's weight halves.
 HALF_LIFE_S = 3.0
 #: Weight of each of the prior's two pseudo-transfers (a real transfer weighs 1 when it arrives).
@@ -46,7 +49,7 @@ REF_BITS = 64 * 1024 * 8
 #: changed: the older transfers then keep only ``RESET_KEEP`` of their weight.
 SURPRISE, SURPRISE_FLOOR_S, SURPRISES_TO_RESET, RESET_KEEP = 0.5, 0.005, 2, 0.1
 #: Bounds of the estimate: bandwidth in Mbps, RTT in ms.
-MIN_MBPS, MAX_MBPS = 0.01, 10_000.0
+MIN_MBPS, MAX_MBPS = 0.01, 1000.0
 MAX_RTT_MS = 60_000.0
 
 
