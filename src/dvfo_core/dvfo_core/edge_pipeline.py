@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from dvfo_core.device.meter import BoardMeter, BoardReading
+from dvfo_core.link.estimate import LinkEstimator
 from dvfo_core.split.codec import EncodedFeatures
 from dvfo_core.split.runner import HeadOutput, SplitRunner
 from dvfo_core.world.actions import FrameAction
@@ -188,9 +189,10 @@ class MeasuredAccountant(Accountant):
     """Frames accounted from measurements on a real Jetson (``backend: sysfs``).
 
     Stage times come from :class:`StageTimes`; energy, power, rails, clocks, temperature and
-    utilisation from ``meter`` over the window from the frame's start mark to its result. Only the
-    link estimate (bandwidth, RTT) still comes from the configured trace; the world supplies routes
-    and the deadline, never costs.
+    utilisation from ``meter`` over the window from the frame's start mark to its result. The link
+    estimate (bandwidth, RTT) is the pipeline's :class:`~dvfo_core.link.estimate.LinkEstimator`
+    (the head always gives one on sysfs; without one, the configured trace); the world supplies
+    routes and the deadline, never costs.
     """
 
     meter: BoardMeter | None = None
@@ -250,10 +252,19 @@ class MeasuredAccountant(Accountant):
 class EdgePipeline:
     """Head + SCA, partition by ``xi``, edge tail, payload, fusion, for one robot."""
 
-    def __init__(self, runner: SplitRunner, accountant: Accountant, cloud_timeout_s: float = 0.5) -> None:
+    def __init__(
+        self,
+        runner: SplitRunner,
+        accountant: Accountant,
+        cloud_timeout_s: float = 0.5,
+        link: LinkEstimator | None = None,
+    ) -> None:
+        """``link``: on a real link, the estimator fed with every offloaded frame's transfer; the
+        frames' ``mbps`` and ``rtt_ms`` are then its estimate instead of the configured trace's."""
         self.runner = runner
         self.acct = accountant
         self.cloud_timeout_s = cloud_timeout_s
+        self.link = link
         self.pending: dict[int, PendingFrame] = {}
         self.seq = 0
 
@@ -287,6 +298,9 @@ class EdgePipeline:
                 seq=self.seq,
             )
         planned = run.planned
+        # the modelled link holds the payload for its modelled time: wait for that at least; a real
+        # link (an estimator) is waited for ``cloud_timeout_s``, whatever the model says
+        modelled_s = planned.latency_s if planned is not None and self.link is None else 0.0
         self.pending[self.seq] = PendingFrame(
             self.seq,
             stamp,
@@ -294,7 +308,7 @@ class EdgePipeline:
             edge_logits,
             run,
             t_start,
-            t_start + max(self.cloud_timeout_s, planned.latency_s if planned is not None else 0.0),
+            t_start + max(self.cloud_timeout_s, modelled_s),
             payload,
             compute_ms,
         )
@@ -318,6 +332,7 @@ class EdgePipeline:
             return None
         frame.run.times.answered = time.perf_counter()
         frame.run.times.cloud_s = cloud_s
+        self._measure(frame, lost=False)
         if logits is None:
             return self._fallback(frame)
         t0 = time.perf_counter()
@@ -337,6 +352,7 @@ class EdgePipeline:
         t0 = time.perf_counter()
         if math.isnan(frame.run.times.answered):  # timed out (a rejection stamped its answer)
             frame.run.times.answered = t0
+            self._measure(frame, lost=True)
         logits = frame.edge_logits
         late_tail = logits is None  # xi = 1: the edge has no tail output; finish every channel late
         if late_tail:
@@ -345,6 +361,19 @@ class EdgePipeline:
         frame.run.gave_up, frame.run.late_tail = True, late_tail
         compute_ms = frame.compute_ms + (time.perf_counter() - t0) * 1e3
         return self._result(frame.seq, frame.stamp, fused, frame.run, True, frame.started_s, compute_ms)
+
+    def _measure(self, frame: PendingFrame, lost: bool) -> None:
+        """Feed the link estimator with the frame's transfer: payload sent -> answer, less the cloud's
+        own report; or, ``lost``, the time it waited in vain. A payload never sent tells nothing."""
+        t = frame.run.times
+        if self.link is None or not math.isfinite(t.sent):
+            return
+        now = time.monotonic()
+        if lost:
+            self.link.lost(frame.run.payload_bytes, t.answered - t.sent, now)
+        else:
+            cloud_s = t.cloud_s if math.isfinite(t.cloud_s) else 0.0
+            self.link.add(frame.run.payload_bytes, t.answered - t.sent - cloud_s, now)
 
     def _result(
         self,
@@ -358,6 +387,9 @@ class EdgePipeline:
     ) -> FrameResult:
         run.times.end = time.perf_counter()
         outcome, board = self.acct.settle(run, self.cloud_timeout_s)
+        if self.link is not None:  # a real link: its estimate, not the trace
+            est = self.link.estimate(time.monotonic())
+            outcome = dataclasses.replace(outcome, mbps=est.mbps, rtt_ms=est.rtt_ms)
         logits = fused.logits.detach().cpu().numpy().astype(np.float32).reshape(-1)
         return FrameResult(
             seq=seq,

@@ -27,6 +27,7 @@ from dvfo_core.device.network import NetworkModel, RadioModel, load_trace
 from dvfo_core.errors import ImageError
 from dvfo_core.governor import GAP_POLICY, PeriodEstimator
 from dvfo_core.images import IMAGE_TRANSPORTS, msg_to_rgb
+from dvfo_core.link.estimate import LinkEstimator
 from dvfo_core.link.offload import edge_offload, offload_params
 from dvfo_core.runtime.diagnostics import ERROR, WARN, Diagnostics, Status
 from dvfo_core.runtime.msgs import as_array
@@ -57,7 +58,12 @@ PARAMS = [
     ParamSpec("power_sample_ms", 20.0, "sysfs: rail sampling period within a frame", min=1.0),
     ParamSpec("link", "steady-2mbps", "bandwidth trace of the edge-cloud link (shipped name or CSV)"),
     ParamSpec("radio", "wifi", "radio power model", choices=["wifi", "lte"]),
-    ParamSpec("shape_link", True, "hold each payload for its modelled head + transfer time"),
+    ParamSpec(
+        "shape_link",
+        True,
+        "twin: hold each payload for its modelled head + transfer time (the link trace is the link);"
+        " false: the link is real, and the telemetry's bandwidth and RTT are estimated from the transfers",
+    ),
     ParamSpec(
         "cloud_timeout_ms", 500.0, "wall-clock wait for the cloud before the edge-only fallback", min=1.0
     ),
@@ -151,7 +157,11 @@ class Head:
             acct = MeasuredAccountant(world, network, meter=self.meter)
         else:
             acct = Accountant(world, network)
-        self.pipeline = EdgePipeline(runner, acct, p["cloud_timeout_ms"] / 1e3)
+        # a real link (no modelled shaping): the link estimate comes from the frames' own transfers,
+        # with the configured trace as its prior (docs/link.md, "The link estimate")
+        real_link = p["backend"] == "sysfs" or not p["shape_link"]
+        estimator = LinkEstimator.from_trace(network.trace) if real_link else None
+        self.pipeline = EdgePipeline(runner, acct, p["cloud_timeout_ms"] / 1e3, estimator)
         top = world.twin_model.max_levels()
         self.action = FrameAction(top.cpu, top.gpu, top.emc, 0.0)  # until the governor speaks
         self.table = world.twin.table
@@ -347,6 +357,9 @@ class Head:
         values["xi"] = self.action.xi
         values["bad_encodings"] = ", ".join(sorted(self.bad_encodings))
         values["offload"] = self.offload.describe()
+        if self.pipeline.link is not None:
+            est = self.pipeline.link.estimate(time.monotonic())
+            values["link_estimate"] = f"{est.mbps:.3g} Mbps, {est.rtt_ms:.3g} ms (weight {est.weight:.2g})"
         if not self.cloud_up():
             return Status(WARN, "cloud unreachable: edge-only", values)
         return Status(message="running", values=values)

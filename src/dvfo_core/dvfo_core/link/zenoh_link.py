@@ -53,8 +53,14 @@ def base_config(mode: str) -> dict[str, Any]:
     return {
         "mode": mode,
         "scouting": {"multicast": {"enabled": False}, "gossip": {"enabled": False}},
-        # frames up to a few MB arrive whole: a large receive buffer, as for Cyclone (DESIGN.md §3)
-        "transport": {"link": {"rx": {"buffer_size": 4 * 1024 * 1024}}},
+        "transport": {
+            # frames up to a few MB arrive whole: a large receive buffer, as for Cyclone (DESIGN.md §3)
+            "link": {"rx": {"buffer_size": 4 * 1024 * 1024}},
+            # Zenoh hands messages over 3 KB to processes of the same host through shared memory,
+            # and only a reference crosses the link: robot and cloud never share a host, and on one
+            # host (tests, benches, the fault lab) frames must cross the network they measure
+            "shared_memory": {"enabled": False},
+        },
     }
 
 

@@ -207,6 +207,7 @@ class DdsSubscription:
     condition: ReadCondition
     callback: Callable[[Any], None]
     local: deque | None = None  #: messages published in this process (intra-process nodes)
+    held: deque = field(default_factory=deque)  #: taken, left for the next spin while timers ran
     matches: SettledCount = field(default_factory=SettledCount)  #: for DdsNode.publisher_count
 
 
@@ -400,7 +401,9 @@ class DdsNode(Node):
 class Executor:
     """Single-threaded executor for DDS nodes: waits on readers and timers with finite waits.
 
-    Waits never exceed ``max_wait_s`` so that SIGINT (KeyboardInterrupt) is seen promptly.
+    Waits never exceed ``max_wait_s`` so that SIGINT (KeyboardInterrupt) is seen promptly. A timer
+    that falls due while a reader has a backlog runs before the rest of it (as rclpy interleaves
+    them): a node slower than its input still runs its timers (the head's cloud time-outs).
     """
 
     def __init__(self, nodes: Iterable[DdsNode] = (), max_wait_s: float = 0.1) -> None:
@@ -461,20 +464,19 @@ class Executor:
         ran = 0
         for node in list(self.nodes):
             for sub in list(node.subscriptions):
-                while sub.local:
-                    sub.callback(sub.local.popleft())
-                    ran += 1
-                if not sub.condition.triggered:  # nothing to take: skip the reader
-                    continue
+                # at least one message per subscription and spin, then only while no timer is due;
+                # this process's own messages first, then the reader's
+                taken = 0
                 while True:
-                    samples = sub.reader.take(N=64)
-                    if not samples:
+                    source = sub.local if sub.local else sub.held
+                    if not source and sub.condition.triggered:
+                        # (InvalidSample: dispose/unregister notices)
+                        source.extend(x for x in sub.reader.take(N=64) if not isinstance(x, InvalidSample))
+                    if not source or (taken and self._timer_due()):
                         break
-                    for sample in samples:
-                        if isinstance(sample, InvalidSample):  # dispose/unregister notices
-                            continue
-                        sub.callback(sample)
-                        ran += 1
+                    sub.callback(source.popleft())
+                    taken += 1
+                ran += taken
         now = time.monotonic()
         for tm in self._due_timers(now):
             tm.due = max(tm.due + tm.period, now)  # never a burst of catch-up calls
@@ -483,7 +485,10 @@ class Executor:
         return ran
 
     def _local_pending(self) -> bool:
-        return any(sub.local for node in self.nodes for sub in node.subscriptions)
+        return any(sub.local or sub.held for node in self.nodes for sub in node.subscriptions)
+
+    def _timer_due(self) -> bool:
+        return self._next_due() <= time.monotonic()
 
     def spin(self, duration_s: float | None = None, until: Callable[[], bool] | None = None) -> None:
         """Spin until :meth:`stop`, ``until()`` is true, or ``duration_s`` passes."""
