@@ -168,12 +168,19 @@ def shut_down(nodes: Sequence[Node]) -> None:
             signal.signal(sig, handler)
 
 
-def spin_then_shut_down(nodes: Sequence[Node], duration_s: float | None = None) -> None:
+#: The signals that end a node (Ctrl-C, and what ``ros2 launch`` and systemd send).
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def spin_then_shut_down(
+    nodes: Sequence[Node], duration_s: float | None = None, stopping: threading.Event | None = None
+) -> None:
     """Spin until SIGINT, SIGTERM, the launcher's death or ``duration_s``; then shut every node down
     through its lifecycle (:func:`shut_down`). A signal ends the spin between two callbacks, never
     inside one: what a callback publishes together (a frame's result and its telemetry, an image
-    and its ground truth) is published whole."""
-    stopping = threading.Event()
+    and its ground truth) is published whole. ``stopping``: an event a signal may already have set
+    (one that came while the node was being brought up): then the nodes go straight to shutdown."""
+    stopping = stopping if stopping is not None else threading.Event()
 
     def _terminate(signum: int, _frame: object) -> None:
         stopping.set()
@@ -209,12 +216,23 @@ def run_node(
             node = make_node(
                 parsed.name, parsed.namespace, parsed.params_file, parsed.overrides, managed=True
             )
+    except DvfoError as exc:
+        print(f"{default_name}: error: {exc}", file=sys.stderr)
+        return 2
+    # a signal while the node comes up (a clock may be pinned already) is kept for after bring-up:
+    # a KeyboardInterrupt inside configure or activate would leave the board as the node set it
+    stopping = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stopping.set()) for sig in STOP_SIGNALS}
+    try:
         up = bring_up(node, build)
     except DvfoError as exc:
         print(f"{default_name}: error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     if not up:
         node.destroy()
         return 2
-    spin_then_shut_down([node], duration_s)
+    spin_then_shut_down([node], duration_s, stopping)
     return 0
