@@ -25,7 +25,8 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -172,6 +173,18 @@ def shut_down(nodes: Sequence[Node]) -> None:
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
+@contextmanager
+def stop_signals_set(stopping: threading.Event) -> Iterator[None]:
+    """While inside, SIGINT and SIGTERM only set ``stopping`` (also when started with SIGINT
+    ignored); the previous handlers are put back on leaving."""
+    previous = {sig: signal.signal(sig, lambda *_: stopping.set()) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def spin_then_shut_down(
     nodes: Sequence[Node], duration_s: float | None = None, stopping: threading.Event | None = None
 ) -> None:
@@ -181,20 +194,13 @@ def spin_then_shut_down(
     and its ground truth) is published whole. ``stopping``: an event a signal may already have set
     (one that came while the node was being brought up): then the nodes go straight to shutdown."""
     stopping = stopping if stopping is not None else threading.Event()
-
-    def _terminate(signum: int, _frame: object) -> None:
-        stopping.set()
-
-    previous = signal.signal(signal.SIGTERM, _terminate)
-    previous_int = signal.signal(signal.SIGINT, _terminate)  # also when started with SIGINT ignored
-    watch_launcher()
     try:
-        spin(nodes, duration_s, until=stopping.is_set)
+        with stop_signals_set(stopping):
+            watch_launcher()
+            spin(nodes, duration_s, until=stopping.is_set)
     except KeyboardInterrupt:  # raised by someone else (a debugger, a test)
         pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
-        signal.signal(signal.SIGINT, previous_int)
         shut_down(nodes)
 
 
@@ -222,17 +228,14 @@ def run_node(
     # a signal while the node comes up (a clock may be pinned already) is kept for after bring-up:
     # a KeyboardInterrupt inside configure or activate would leave the board as the node set it
     stopping = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stopping.set()) for sig in STOP_SIGNALS}
-    try:
-        up = bring_up(node, build)
-    except DvfoError as exc:
-        print(f"{default_name}: error: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    if not up:
-        node.destroy()
-        return 2
-    spin_then_shut_down([node], duration_s, stopping)
+    with stop_signals_set(stopping):
+        try:
+            up = bring_up(node, build)
+        except DvfoError as exc:
+            print(f"{default_name}: error: {exc}", file=sys.stderr)
+            return 2
+        if not up:
+            node.destroy()
+            return 2
+        spin_then_shut_down([node], duration_s, stopping)
     return 0
