@@ -24,7 +24,6 @@ Usage: ``python bench/fleet.py [--quick] [--json OUT] [--robots K] [--rate HZ] [
 """
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -33,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 from link import _free_endpoint  # bench/link.py: a TLS endpoint on a free loopback port
+from report_io import emit_json
 
 os.environ.setdefault("ROS_DOMAIN_ID", "79")  # the workers' /diagnostics stay off other domains
 WORKER_ENV = {"OMP_NUM_THREADS": "1"}  #: one torch thread per worker: one worker per core
@@ -215,10 +215,7 @@ def main() -> int:
         "workers": pools,
         "ratio_to_one_worker": {n: (p["frames_per_s"] / one if one else None) for n, p in pools.items()},
     }
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
+    emit_json(report, args.json)
     cells = "; ".join(
         f"{n} worker(s) {p['frames_per_s']:.0f} frames/s p99 {p['p99_ms'] or float('nan'):.0f} ms "
         f"({report['ratio_to_one_worker'][n]:.2f}x, workers used {p['cpu_per_s']['workers']:.2f} cores)"

@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from report_io import emit_json
 
 SIZES = {"10KB": 10_000, "100KB": 100_000, "1MB": 1_000_000}
 TOPIC = "/bench/link"
@@ -203,10 +204,7 @@ def main() -> int:
         z, d = report["zenoh_tls"][name]["latency_ms_p50"], report["dds"][name]["latency_ms_p50"]
         ratio[name] = z / d if z and d else None
     report["zenoh_over_dds_p50"] = ratio
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
+    emit_json(report, args.json)
     cells = ", ".join(
         f"{n} {report['zenoh_tls'][n]['latency_ms_p50']:.2f}/{report['dds'][n]['latency_ms_p50']:.2f} ms"
         for n in SIZES

@@ -16,7 +16,6 @@ Prints JSON, then one summary line per policy set. Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from policy_quality import evaluate_variant
+from report_io import emit_json
 
 UNTRAINED_BASELINES = ("edge_only_max", "edge_only_default", "neurosurgeon")
 
@@ -85,10 +85,7 @@ def main() -> int:
             / n,
             "max_miss_rate": max(r["max_miss_rate"] for r in per.values()),
         }
-    text = json.dumps(doc, indent=1, default=str)
-    print(text)
-    if args.json is not None:
-        args.json.write_text(text)
+    emit_json(doc, args.json)
     for name, s in doc["sets"].items():
         print(
             f"{name} ({len(pairings)} pairings, vs oracle and {', '.join(UNTRAINED_BASELINES)}): eta 0.5 "
