@@ -11,19 +11,33 @@ from dvfo_core.evaluation.evaluate import run_method
 from dvfo_core.world.build import World
 
 
-def test_low_confidence_frames_appeal_and_take_the_clouds_answer(world: World) -> None:
-    conf = (0.99, 0.40, 0.95, 0.20)
-    world.extras["appeal"] = AppealData(conf, (True, False, True, True), (True, True, False, False), 0.5, "x")
+CONF = (0.99, 0.40, 0.95, 0.20)
+EDGE_CORRECT = (True, False, True, True)
+CLOUD_CORRECT = (True, True, False, False)
+
+
+def _run(world: World, mbps: float) -> list:
+    world.extras["appeal"] = AppealData(CONF, EDGE_CORRECT, CLOUD_CORRECT, 0.5, "x")
     world.extras["appeal_edge"] = world.local
-    run = run_method(world, AppealNet(), NetworkModel(BandwidthTrace.constant(4.0)), 0.5, 8)
-    for k, out in enumerate(run.outcomes):
-        appealed = conf[k % 4] < 0.5
-        assert (out.payload_bytes > 0) == appealed
+    return run_method(world, AppealNet(), NetworkModel(BandwidthTrace.constant(mbps)), 0.5, 8).outcomes
+
+
+def test_low_confidence_frames_appeal_and_take_the_clouds_answer(world: World) -> None:
+    outcomes = _run(world, 64.0)
+    for k, out in enumerate(outcomes):
+        appealed = CONF[k % 4] < 0.5
+        assert (out.payload_bytes > 0) == appealed and not out.rescued
         assert out.accuracy == [1.0, 1.0, 1.0, 0.0][k % 4]
         assert out.action.levels == world.twin_model.max_levels()
-    local = run.outcomes[0]
-    appeal = run.outcomes[1]
+    local, appeal = outcomes[0], outcomes[1]
     assert appeal.latency_s > local.latency_s and appeal.energy_j > local.energy_j  # local run first, then up
+
+
+def test_an_appeal_the_cloud_would_answer_late_keeps_the_edge_models_answer(world: World) -> None:
+    for k, out in enumerate(_run(world, 0.5)):
+        if CONF[k % 4] < 0.5:  # the deadline guard gives up on the appeal
+            assert out.rescued and not out.deadline_missed
+            assert out.accuracy == float(EDGE_CORRECT[k % 4])
 
 
 @pytest.mark.slow

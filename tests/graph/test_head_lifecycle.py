@@ -11,7 +11,13 @@ from dvfo_edge.head_node import Head
 
 def test_deactivate_finishes_waiting_frames_edge_only(collector: Collector) -> None:
     node = DdsNode(
-        "head", overrides={"shape_link": False, "cloud_timeout_ms": 60_000.0, "link": "steady-2mbps"}
+        "head",
+        overrides={
+            "shape_link": False,
+            "cloud_timeout_ms": 60_000.0,
+            "deadline_guard": False,
+            "link": "steady-2mbps",
+        },
     )
     head = Head(node)
     node.manage(head)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -14,6 +16,7 @@ from dvfo_core.world.frame import (
     STOCK_DOWN_S,
     CachedCloud,
     CachedTwin,
+    FrameOutcome,
     GapPolicy,
     simulate_frame,
 )
@@ -100,15 +103,18 @@ def test_a_frame_that_overruns_its_period_is_charged_to_its_own_end(world: World
 
 
 @pytest.mark.parametrize("gap", list(GapPolicy))
-@pytest.mark.parametrize("trace", ["steady", "varying"])
+@pytest.mark.parametrize("trace", ["steady", "varying", "collapsing"])
 def test_the_vectorised_frame_equals_the_scalar_one(world: World, gap: GapPolicy, trace: str) -> None:
     if trace == "steady":
         net = NetworkModel(BandwidthTrace.constant(3.0, 25.0))
+    elif trace == "collapsing":  # the deadline guard rescues the offloading frames
+        net = NetworkModel(BandwidthTrace(np.array([0.0, 0.2]), np.array([8.0, 0.02]), np.full(2, 20.0)))
     else:
         bw = np.array([0.5, 4, 1, 9, 2, 6])
         net = NetworkModel(BandwidthTrace(np.arange(6.0) * 0.05, bw, np.full(6, 20.0)))
     levels = sorted({a.levels for a in world.table().actions()}, key=lambda lv: (lv.cpu, lv.gpu, lv.emc))[::7]
     batch = FrameBatch(world, levels)
+    rescued = 0
     for split, xi in world.route_keys:
         route = world.routes.route("" if split == "local" else split, xi)
         energy, latency = batch.evaluate(net, route, 0.13, gap)
@@ -116,6 +122,8 @@ def test_the_vectorised_frame_equals_the_scalar_one(world: World, gap: GapPolicy
             out = world.frame(net, route, FrameAction(lv.cpu, lv.gpu, lv.emc, xi), 0.13, gap=gap)
             assert energy[i] == pytest.approx(out.energy_j, rel=1e-12)
             assert latency[i] == pytest.approx(out.latency_s, rel=1e-12)
+            rescued += out.rescued
+    assert rescued > 0 or trace != "collapsing"
 
 
 def test_more_bandwidth_never_slows_an_offloading_frame(world: World) -> None:
@@ -154,6 +162,40 @@ def test_deadline_and_decision_time_are_part_of_the_frame(world: World) -> None:
         world.twin, net, world.cloud, world.routes, act, 0.0, deadline_s=base.latency_s * 0.9
     )
     assert late.deadline_missed
+
+
+@pytest.mark.parametrize("which", ["all channels sent", "some channels sent"])
+def test_the_deadline_guard_finishes_a_frame_alone_when_the_cloud_would_answer_late(
+    world: World, which: str
+) -> None:
+    xis = world.routes.splits[world.split].xis
+    xi = xis[-1] if which == "all channels sent" else xis[0]
+    route = world.routes.route(world.split, xi)
+    act = _max(world, xi, world.split)
+    deadline = world.cost.deadline_s
+    slow = NetworkModel(BandwidthTrace.constant(0.02, 20.0))
+
+    def frame(net: NetworkModel, guard: bool) -> FrameOutcome:
+        return simulate_frame(
+            world.twin, net, world.cloud, world.routes, act, 0.0, deadline if guard else math.inf
+        )
+
+    unguarded, out = frame(slow, False), frame(slow, True)
+    assert unguarded.latency_s > 10 * deadline and not unguarded.rescued
+    rescue = world.twin_model.stage(route.rescue, act.levels)
+    head = world.twin_model.stage(route.head, act.levels)
+    tail = world.twin_model.stage(route.edge_tail, act.levels)
+    assert (rescue.latency_s > 0) == (which == "all channels sent")
+    # the edge waits until the rescue just fits, then finishes alone: the result is on time
+    assert out.rescued and not out.deadline_missed
+    assert out.latency_s == pytest.approx(max(head.latency_s + tail.latency_s + rescue.latency_s, deadline))
+    assert out.accuracy == route.rescue_accuracy
+    assert out.compute_energy_j == pytest.approx(head.energy_j + tail.energy_j + rescue.energy_j)
+    assert out.radio_energy_j == pytest.approx(unguarded.radio_energy_j)  # the payload was sent
+    assert out.wait_s == pytest.approx(out.latency_s - rescue.latency_s - head.latency_s - tail.latency_s)
+    # an answer in time is taken as before
+    fast = NetworkModel(BandwidthTrace.constant(64.0, 5.0))
+    assert frame(fast, True) == frame(fast, False)
 
 
 def test_the_caches_return_the_twins_own_numbers(world: World) -> None:

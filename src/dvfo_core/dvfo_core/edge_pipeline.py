@@ -3,14 +3,17 @@
 :class:`EdgePipeline` turns an image and the governor's current action into either a finished
 result (nothing offloaded) or a pending frame plus the payload to send; a pending frame finishes
 when the cloud answers (:meth:`EdgePipeline.on_cloud`) or its wait expires (:meth:`expire`), in
-which case the edge output alone is used (fallback).
+which case the edge output alone is used (fallback). The wait is the deadline guard's
+(:func:`dvfo_core.world.frame.give_up_time`: the latest moment the edge can still finish alone by the
+deadline), capped by ``cloud_timeout_s``.
 
 Accounting, by backend:
 
 * twin (:class:`Accountant`): every frame's stage times and edge energy are those of the modelled
   Jetson (:func:`dvfo_core.world.frame.simulate_frame` via the world's twin, network and cloud
-  models, with this frame's real payload size). A fallback frame is charged the edge idling at its
-  clocks until the wait expired.
+  models, with this frame's real payload size). On the modelled link, a frame the model rescues
+  (the answer would come after the guard's give-up) is finished alone at that moment, as modelled;
+  on a real link, a fallback frame is charged the edge idling at its clocks until the wait expired.
 * sysfs (:class:`MeasuredAccountant`): stage times are this machine's, measured with
   ``time.perf_counter`` around the real calls (:class:`StageTimes`); energy, power, rails, clocks,
   temperature and utilisation are what the board reports (:class:`~dvfo_core.device.meter.BoardMeter`).
@@ -35,7 +38,7 @@ from dvfo_core.link.estimate import LinkEstimator
 from dvfo_core.split.codec import EncodedFeatures
 from dvfo_core.split.runner import HeadOutput, SplitRunner
 from dvfo_core.world.actions import FrameAction
-from dvfo_core.world.frame import FrameOutcome, GapPolicy, simulate_frame
+from dvfo_core.world.frame import FrameOutcome, GapPolicy, give_up_time, simulate_frame
 
 
 @dataclass
@@ -80,6 +83,8 @@ class FrameRun:
     times: StageTimes
     cloud_used: bool = False
     gave_up: bool = False  #: waited for the cloud in vain (time-out or rejection)
+    give_up_s: float = math.inf  #: when the edge stops waiting, seconds from the frame's start
+    modelled_rescue: bool = False  #: the modelled link's answer comes after the guard gives up
     late_tail: bool = False  #: then ran the tail on every channel (xi = 1)
 
 
@@ -117,6 +122,7 @@ class Accountant:
     t0_s: float = field(default_factory=time.monotonic)
     gap: GapPolicy = GapPolicy.HOLD  #: what the governing method does with the clocks between frames
     period_s: float | None = None  #: the camera's period as measured (None: the world's modelled one)
+    guard: bool = True  #: the deadline guard (:func:`dvfo_core.world.frame.give_up_time`) is on
 
     def begin(self) -> float:
         """A frame starts (nothing to mark on the twin)."""
@@ -128,9 +134,22 @@ class Accountant:
 
     def settle(self, run: FrameRun, cloud_timeout_s: float) -> tuple[FrameOutcome, BoardReading | None]:
         """The finished frame's accounting: the plan, or the fallback when the cloud never answered."""
+        if run.gave_up and run.modelled_rescue:
+            return run.planned, None  # the modelled link's give-up, exactly as the twin charged it
         if run.gave_up:
-            return self.fallback(run.planned, cloud_timeout_s, run.late_tail), None
+            waited_s = min(run.give_up_s, cloud_timeout_s) - run.planned.head_s
+            return self.fallback(run.planned, waited_s, run.late_tail), None
         return run.planned, None
+
+    def rescue_s(self, action: FrameAction) -> float:
+        """The twin's time for the edge to finish a frame of ``action`` alone (the route's rescue)."""
+        route = self.world.routes.route(action.split, action.xi)
+        return float(self.world.twin.stage(route.rescue, action.levels).latency_s)
+
+    @property
+    def deadline_s(self) -> float:
+        """The frame deadline."""
+        return float(self.world.cost.deadline_s)
 
     def trace_time(self, now_s: float) -> float:
         """Seconds since the pipeline started: the position in the bandwidth trace."""
@@ -154,6 +173,7 @@ class Accountant:
             0.0,
             period,
             self.gap,
+            self.guard,
         )
 
     def fallback(self, out: FrameOutcome, waited_s: float, late_tail: bool = False) -> FrameOutcome:
@@ -298,9 +318,7 @@ class EdgePipeline:
                 seq=self.seq,
             )
         planned = run.planned
-        # the modelled link holds the payload for its modelled time: wait for that at least; a real
-        # link (an estimator) is waited for ``cloud_timeout_s``, whatever the model says
-        modelled_s = planned.latency_s if planned is not None and self.link is None else 0.0
+        wait_s = self._wait_s(run, compute_ms / 1e3)
         self.pending[self.seq] = PendingFrame(
             self.seq,
             stamp,
@@ -308,12 +326,27 @@ class EdgePipeline:
             edge_logits,
             run,
             t_start,
-            t_start + max(self.cloud_timeout_s, modelled_s),
+            t_start + wait_s,
             payload,
             compute_ms,
         )
         send_after = planned.head_s + planned.transmit_s if planned is not None else 0.0
         return Started(payload=payload, send_after_s=send_after, seq=self.seq)
+
+    def _wait_s(self, run: FrameRun, compute_s: float) -> float:
+        """How long a frame that offloaded waits for the cloud, in seconds from its start."""
+        planned = run.planned
+        if planned is not None and self.link is None:
+            # the modelled link holds the payload for its modelled time: the answer comes then,
+            # unless the twin's deadline guard gives up first
+            if planned.rescued:
+                run.modelled_rescue = True
+                run.give_up_s = planned.latency_s - self.acct.rescue_s(run.action)
+                return run.give_up_s
+            return max(self.cloud_timeout_s, planned.latency_s)
+        if self.acct.guard:  # a real link: the guard's give-up from what the frame took so far
+            run.give_up_s = give_up_time(compute_s, self.acct.deadline_s, self.acct.rescue_s(run.action))
+        return min(self.cloud_timeout_s, run.give_up_s)
 
     def mark_sent(self, seq: int) -> None:
         """Frame ``seq``'s payload was handed to the middleware now."""

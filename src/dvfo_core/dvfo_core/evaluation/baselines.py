@@ -24,7 +24,7 @@ The learned ones (``dvfs_only_drl``, ``drldo``) are :class:`PolicyController` in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from dvfo_core.device.network import BandwidthTrace, NetworkModel
@@ -164,7 +164,8 @@ class AppealNet(Controller):
         self.data: AppealData = world.extras["appeal"]
         self.action = _fixed(world.twin_model.max_levels())
         local, cloud = world.extras["appeal_edge"], world.extras["cloud_only"]
-        # an appealed frame: the local run finishes (its confidence decides), then the image goes up
+        # an appealed frame: the local run finishes (its confidence decides), then the image goes up;
+        # the deadline guard falls back on the edge model's own answer, already there
         self.appeal = Route(
             "appealnet:appeal",
             local.head + local.edge_tail,
@@ -179,12 +180,9 @@ class AppealNet(Controller):
         """Appeal when this frame's image is one the edge model is unsure of."""
         d = self.data
         i = ctx.k % len(d.confidence)
+        edge = float(d.edge_correct[i])
         if d.confidence[i] < d.threshold:
-            route = _with_accuracy(self.appeal, float(d.cloud_correct[i]))
+            route = replace(self.appeal, accuracy=float(d.cloud_correct[i]), rescue_accuracy=edge)
         else:
-            route = _with_accuracy(self.local, float(d.edge_correct[i]))
+            route = replace(self.local, accuracy=edge)
         return Choice(self.action, route, gap=GapPolicy.HOLD)
-
-
-def _with_accuracy(route: Route, accuracy: float) -> Route:
-    return Route(route.name, route.head, route.edge_tail, route.cloud, route.payload_bytes, accuracy)

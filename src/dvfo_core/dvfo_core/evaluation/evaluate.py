@@ -47,6 +47,7 @@ class MethodRun:
             "cost": float(np.mean(self.costs)),
             "deadline_miss_rate": float(np.mean([o.deadline_missed for o in self.outcomes])),
             "offload_frames": float(np.mean([o.payload_bytes > 0 for o in self.outcomes])),
+            "rescued_frames": float(np.mean([o.rescued for o in self.outcomes])),
             "mean_xi": float(xi.mean()),
             "frames": len(self.outcomes),
         }

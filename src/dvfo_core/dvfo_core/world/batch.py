@@ -28,6 +28,8 @@ class _RouteArrays:
     idle_w: np.ndarray
     ramp_s: np.ndarray
     ramp_j: np.ndarray
+    rescue_s: np.ndarray
+    rescue_j: np.ndarray
     cloud_s: float
 
 
@@ -48,6 +50,7 @@ class FrameBatch:
             head = [twin.stage(route.head, lv) for lv in self.levels]
             tail = [twin.stage(route.edge_tail, lv) for lv in self.levels]
             ramp = [twin.ramp(route, lv) for lv in self.levels]
+            rescue = [twin.stage(route.rescue, lv) for lv in self.levels]
             arrays = _RouteArrays(
                 head_s=np.array([c.latency_s for c in head]),
                 head_j=np.array([c.energy_j for c in head]),
@@ -56,6 +59,8 @@ class FrameBatch:
                 idle_w=np.array([twin.idle_power_w(lv) for lv in self.levels]),
                 ramp_s=np.array([r[0] for r in ramp]),
                 ramp_j=np.array([r[1] for r in ramp]),
+                rescue_s=np.array([c.latency_s for c in rescue]),
+                rescue_j=np.array([c.energy_j for c in rescue]),
                 cloud_s=self.world.cloud.tail_latency_s(route.cloud) if route.cloud is not None else 0.0,
             )
             hit = (route, arrays)  # keep the route alive so its id stays unique
@@ -79,16 +84,23 @@ class FrameBatch:
             transmit = radio = np.zeros_like(a.head_s)
         remote = transmit + a.cloud_s if route.offloads else np.zeros_like(a.head_s)
         wait = np.maximum(0.0, remote - a.tail_s)
-        idle_j = a.idle_w * (wait + 0.0) + ramp_j
-        latency = 0.0 + ramp_s + a.head_s + np.maximum(a.tail_s, remote)
+        pre = 0.0 + ramp_s + a.head_s
+        latency = pre + np.maximum(a.tail_s, remote)
         compute_j = a.head_j + a.tail_j
+        deadline = self.world.cost.deadline_s
+        if route.offloads and np.isfinite(deadline):
+            give_up = np.maximum(pre + a.tail_s, deadline - a.rescue_s)  # frame.give_up_time
+            rescued = pre + remote > give_up
+            wait = np.where(rescued, give_up - (pre + a.tail_s), wait)
+            latency = np.where(rescued, give_up + a.rescue_s, latency)
+            compute_j = np.where(rescued, compute_j + a.rescue_j, compute_j)
+        idle_j = a.idle_w * (wait + 0.0) + ramp_j
         gap_s = np.maximum(0.0, period - latency)
         gap_j = _gap_energy(a.idle_w, self.floor_w, gap_s, gap)
         if offloads:
             radio = radio + np.array([radio_tail_j(network, g) if g > 0 else 0.0 for g in gap_s])
         energy = compute_j + idle_j + radio + gap_j
         return energy, latency
-
 
     @staticmethod
     def _send(network: Any, nbytes: float, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -25,6 +25,15 @@ overruns the period), at the clocks the method really holds in each interval:
     next frame's start they take :data:`ACTUATION_S` to come back up, during which the work runs at
     the idle clocks (its latency grows by that window times the lost speed).
 
+**The deadline guard.** A frame that offloads waits for the cloud no longer than the deadline
+allows: if the answer has not come by ``max(edge part done, deadline - rescue time)``, the edge gives
+up on it and finishes alone (:attr:`Route.rescue`: nothing when the edge's own logits are already
+there, the rest of the model when everything was sent), so the result is out by the deadline
+whenever the edge part leaves time for the rescue. The rescued frame is charged the rescue's
+compute, the wait until the give-up at the action's clocks and the whole transfer's radio energy
+(the payload was handed to the link); its accuracy is the rescue's (:attr:`Route.rescue_accuracy`).
+The head node gives up at the same moment (:mod:`dvfo_core.edge_pipeline`).
+
 Every method — the agent's environment, every baseline, the oracle (vectorised in
 :mod:`~dvfo_core.world.batch`), the head node's twin accounting and the demo — is charged here.
 ``decision_s`` is governor time on the critical path (blocking schemes), spent idling at the
@@ -44,7 +53,7 @@ from dvfo_core.world.actions import FrameAction
 from dvfo_core.world.routes import Route
 
 #: Name of this energy accounting, stored in policy files (a policy trained under another is refused).
-ACCOUNTING = "camera-period/1"
+ACCOUNTING = "camera-period/2"
 #: Time a clock change takes to be in effect on a Jetson: 1 / 5 / 8 ms for CPU / GPU / EMC measured
 #: on an Orin Nano (Kang, arXiv 2606.16106, "frequency actuation is not free"); the slowest domain.
 ACTUATION_S = 8e-3
@@ -101,6 +110,7 @@ class FrameOutcome:
     gap_s: float = 0.0  #: result -> next frame's start (0 when the frame overran its period)
     gap_energy_j: float = 0.0  #: board energy in the gap (radio tail excluded)
     ramp_s: float = 0.0  #: latency added by the stock governors' ramp-up
+    rescued: bool = False  #: the deadline guard gave up on the cloud and the edge finished alone
 
     @property
     def active_energy_j(self) -> float:
@@ -135,6 +145,7 @@ def simulate_frame(
     decision_s: float = 0.0,
     period_s: float = 0.0,
     gap: GapPolicy = GapPolicy.HOLD,
+    guard: bool = True,
 ) -> FrameOutcome:
     """Compose one frame run with ``action`` starting at trace time ``t_s``.
 
@@ -142,7 +153,8 @@ def simulate_frame(
     :class:`CachedTwin`); ``network`` offers ``transfer(nbytes, t_s)``, ``trace.at(t_s)`` and
     ``radio``; ``cloud`` offers ``tail_latency_s(workload)``; ``profile`` resolves the action's
     ``(split, xi)`` to a :class:`Route`. ``period_s`` is the camera period (0: energy stops at the
-    result); ``gap`` what the clocks do until the next frame.
+    result); ``gap`` what the clocks do until the next frame; ``guard``: the deadline guard is on
+    (a robot may turn it off, the head's ``deadline_guard`` parameter).
     """
     levels = action.levels
     route = profile.route(action.split, action.xi)
@@ -161,11 +173,24 @@ def simulate_frame(
     cloud_s = cloud.tail_latency_s(route.cloud) if route.cloud is not None else 0.0
     remote_s = transmit_s + cloud_s if route.offloads else 0.0
     wait_s = max(0.0, remote_s - tail.latency_s)
+    pre_s = decision_s + ramp_s + head.latency_s  # the payload leaves
+    latency_s = pre_s + max(tail.latency_s, remote_s)
+    compute_j = head.energy_j + tail.energy_j
+    accuracy = route.accuracy
+    rescued = False
+    if guard and route.offloads and math.isfinite(deadline_s):
+        rescue = twin.stage(route.rescue, levels)
+        give_up_s = give_up_time(pre_s + tail.latency_s, deadline_s, rescue.latency_s)
+        if pre_s + remote_s > give_up_s:
+            rescued = True
+            wait_s = give_up_s - (pre_s + tail.latency_s)
+            latency_s = give_up_s + rescue.latency_s
+            compute_j += rescue.energy_j
+            transmit_s, cloud_s = give_up_s - pre_s, 0.0  # what the edge saw: no answer that long
+            accuracy = route.rescue_accuracy
     idle_s = wait_s + decision_s
     p_idle = twin.idle_power_w(levels)
     idle_j = p_idle * idle_s + ramp_j
-    latency_s = decision_s + ramp_s + head.latency_s + max(tail.latency_s, remote_s)
-    compute_j = head.energy_j + tail.energy_j
     gap_s = max(0.0, period_s - latency_s)
     gap_j = gap_energy_j(twin, levels, gap_s, gap, twin.floor)
     if route.offloads and route.payload_bytes > 0 and gap_s > 0:
@@ -185,7 +210,7 @@ def simulate_frame(
         idle_energy_j=idle_j,
         radio_energy_j=radio_j,
         payload_bytes=float(route.payload_bytes) if route.offloads else 0.0,
-        accuracy=route.accuracy,
+        accuracy=accuracy,
         mbps=mbps,
         rtt_ms=rtt_ms,
         power_w=active_j / latency_s if latency_s > 0 else 0.0,
@@ -195,7 +220,14 @@ def simulate_frame(
         gap_s=gap_s,
         gap_energy_j=gap_j,
         ramp_s=ramp_s,
+        rescued=rescued,
     )
+
+
+def give_up_time(edge_done_s: float, deadline_s: float, rescue_s: float) -> float:
+    """When the deadline guard stops waiting for the cloud (seconds from the frame's start): the
+    latest moment the rescue still ends by the deadline, but never before the edge part is done."""
+    return max(edge_done_s, deadline_s - rescue_s)
 
 
 def radio_tail_j(network: Any, gap_s: float) -> float:

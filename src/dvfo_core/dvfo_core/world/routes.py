@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from dvfo_core.errors import ConfigError
@@ -45,6 +45,10 @@ class Route:
     cloud: Workload | None  #: cloud work; ``None`` when nothing is offloaded
     payload_bytes: float  #: bytes sent to the cloud (mean compressed size)
     accuracy: float  #: top-1 of this route on the evaluation images, in [0, 1]
+    #: edge work that finishes the frame alone when the cloud's answer is given up on (the deadline
+    #: guard, :mod:`dvfo_core.world.frame`): empty when the edge's own logits are already there
+    rescue: Workload = field(default_factory=lambda: EMPTY)
+    rescue_accuracy: float = math.nan  #: top-1 of a frame finished by :attr:`rescue`
 
     def route(self, split: str = "", xi: float = 0.0) -> Route:
         """A fixed route is its own route source (methods that always run one route)."""
@@ -100,6 +104,8 @@ class ProfileRoutes:
                 lv.cloud,
                 lv.payload_bytes,
                 accuracy_of(lv.accuracy),
+                lv.fallback_edge,
+                accuracy_of(lv.fallback_accuracy),
             )
 
     @property
@@ -140,14 +146,19 @@ def cloud_only_route(prof: Any) -> Route:
         without_sca(prof.full_local, f"{prof.model}.cloud"),
         prof.cloud_only_payload_bytes,
         plain.accuracy,
+        plain.head,
+        plain.accuracy,
     )
 
 
 def split_point_routes(prof: Any) -> dict[str, Route]:
-    """Neurosurgeon's candidates, by split point (plain-model accuracy: the int8 map of every channel)."""
+    """Neurosurgeon's candidates, by split point (plain-model accuracy: the int8 map of every channel;
+    the rescue runs the plain tail on the edge)."""
     acc = local_route(prof).accuracy
     return {
-        sp.split: Route(f"neurosurgeon:{sp.split}", sp.head_edge, EMPTY, sp.tail, sp.payload_bytes, acc)
+        sp.split: Route(
+            f"neurosurgeon:{sp.split}", sp.head_edge, EMPTY, sp.tail, sp.payload_bytes, acc, sp.tail, acc
+        )
         for sp in prof.split_points
     }
 

@@ -26,6 +26,7 @@ from dvfo_core.evaluation.report.matrix import (
     at_eta,
     run_matrix,
 )
+from dvfo_core.learning.heads import DEFAULT_HEAD
 from dvfo_core.world.frame import ACCOUNTING, ACTUATION_S, STOCK_DOWN_S
 
 __all__ = ["ReportConfig", "generate"]
@@ -134,11 +135,15 @@ def render(
         "keep the top clocks; the stock governors (edge_only_default, cloud_only) keep their load clocks "
         f"{1e3 * STOCK_DOWN_S:.0f} ms after the work, then drop, and ramp up late at the next frame; the "
         "DVFS governors (dvfo, dvfs_only_drl, drldo) drop to the lowest clocks after the result and "
-        f"raise them {1e3 * ACTUATION_S:.0f} ms (one actuation) before the next frame.",
+        f"raise them {1e3 * ACTUATION_S:.0f} ms (one actuation) before the next frame. The deadline "
+        "guard applies to every method that offloads: a frame whose cloud answer would come too late "
+        "for the edge to finish alone by the deadline is given up on and finished on the edge (its "
+        "radio energy still charged).",
         "- Cost = eta x E / E_ref + (1 - eta) x T / T_ref, + 1 for a missed deadline; E_ref, T_ref = one "
         "camera period of jetson_clocks.",
-        f"- dvfo: the shipped policy of each board, mode and model (one policy, eta its input: DQN, factored "
-        f"head, synthetic links only). dvfs_only_drl and drldo: DQN, {cfg.steps} steps, seed {cfg.seed}, "
+        f"- dvfo: the shipped policy of each board, mode and model (one policy, eta its input: DQN, "
+        f"{DEFAULT_HEAD} head, synthetic links only). dvfs_only_drl and drldo: DQN, {cfg.steps} steps, "
+        f"seed {cfg.seed}, "
         "trained on the same links. `oracle`: per frame, every route of every method x every clock setting "
         "any method holds x every gap policy, on the true coming link. A like-for-like baseline keeps "
         "accuracy within 1 point of the plain model (AppealNet's lighter edge model does not).",
