@@ -10,7 +10,6 @@ from dvfo_core.evaluation.baselines import AppealData, AppealNet
 from dvfo_core.evaluation.evaluate import run_method
 from dvfo_core.world.build import World
 
-
 CONF = (0.99, 0.40, 0.95, 0.20)
 EDGE_CORRECT = (True, False, True, True)
 CLOUD_CORRECT = (True, True, False, False)
