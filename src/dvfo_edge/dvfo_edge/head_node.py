@@ -69,6 +69,13 @@ PARAMS = [
         min=1.0,
     ),
     ParamSpec(
+        "deadline_ms",
+        0.0,
+        "the frame deadline the guard and the miss count use; 0: the world's, twice the plain model's"
+        " modelled latency at max clocks (set it on a real board whose frames differ from the model)",
+        min=0.0,
+    ),
+    ParamSpec(
         "deadline_guard",
         True,
         "stop waiting for the cloud as soon as finishing alone would otherwise miss the deadline"
@@ -152,7 +159,10 @@ class Head:
         runner = SplitRunner.from_checkpoint(
             p["checkpoint"] or None, model=p["model"], encoding=p["encoding"]
         )
-        world = build_world(WorldSpec(p["device"], runner.model, runner.split, p["power_mode"] or None))
+        spec = WorldSpec(
+            p["device"], runner.model, runner.split, p["power_mode"] or None, p["deadline_ms"] or None
+        )
+        world = build_world(spec)
         network = NetworkModel(load_trace(p["link"]), RadioModel.preset(p["radio"]))
         self.world = world
         if p["backend"] == "sysfs":
