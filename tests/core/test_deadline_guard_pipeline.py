@@ -11,19 +11,11 @@ import pytest
 from dvfo_core.device.network import BandwidthTrace, NetworkModel
 from dvfo_core.edge_pipeline import Accountant, EdgePipeline
 from dvfo_core.link.estimate import LinkEstimator
-from dvfo_core.split.runner import SplitRunner
 from dvfo_core.world.actions import FrameAction
-from dvfo_core.world.build import WorldSpec, build_world
 from dvfo_core.world.frame import give_up_time
 
 CRAWL = BandwidthTrace.constant(0.02, 20.0)  # an offloaded frame would take seconds
 TIMEOUT_S = 5.0
-
-
-@pytest.fixture(scope="module")
-def parts() -> tuple[SplitRunner, object]:
-    runner = SplitRunner.from_checkpoint(model="resnet18")
-    return runner, build_world(WorldSpec("jetson-nano", runner.model, runner.split))
 
 
 def _offload(parts: tuple, link: LinkEstimator | None) -> tuple[EdgePipeline, int, FrameAction]:

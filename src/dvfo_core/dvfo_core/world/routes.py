@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from dvfo_core.errors import ConfigError
@@ -47,7 +47,7 @@ class Route:
     accuracy: float  #: top-1 of this route on the evaluation images, in [0, 1]
     #: edge work that finishes the frame alone when the cloud's answer is given up on (the deadline
     #: guard, :mod:`dvfo_core.world.frame`): empty when the edge's own logits are already there
-    rescue: Workload = field(default_factory=lambda: EMPTY)
+    rescue: Workload = EMPTY
     rescue_accuracy: float = math.nan  #: top-1 of a frame finished by :attr:`rescue`
 
     def route(self, split: str = "", xi: float = 0.0) -> Route:
