@@ -35,8 +35,10 @@ def evaluate_variant(
     baseline_policies: dict[str, Any],
     frames: int,
     baselines: tuple[str, ...] = BASELINES,
+    shield: bool = True,
 ) -> dict[str, Any]:
-    """Cost ratios of one trained policy over the report links at eta 0.5 and 0.9."""
+    """Cost ratios of one trained policy over the report links at eta 0.5 and 0.9 (``shield``: the
+    learned methods decide under the link shield, as in the governor node)."""
     from dvfo_core.evaluation import pipeline
 
     rows = []
@@ -52,6 +54,7 @@ def evaluate_variant(
                 methods=["dvfo", "oracle", *baselines],
                 policies={"dvfo": policy, **baseline_policies},
                 progress=False,
+                shield=shield,
             )
             m = doc["methods"]
             best = min(m[b]["cost"] for b in baselines if b in m)

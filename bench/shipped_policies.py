@@ -4,7 +4,8 @@ For each shipped pairing, the shipped policy (and, with ``--against DIR``, the p
 name in DIR: e.g. the previous recipe's files, ``git show``-ed into a folder) runs next to the
 oracle and the baselines that need no training (edge_only_max = jetson_clocks, edge_only_default =
 the stock governors, neurosurgeon) on the same frames of every report link (steady 0.5 / 2 / 8 Mbps
-and the shipped traces) at eta 0.5 and 0.9. The learned baselines are left out: they would be
+and the shipped traces) at eta 0.5 and 0.9, under the link shield as in the governor node
+(``--no-shield-too`` adds each set once more without it). The learned baselines are left out: they would be
 trained for every pairing (``dvfo report`` does that). Pairings run on ``--jobs`` processes.
 
 Prints JSON, then one summary line per policy set. Usage::
@@ -28,7 +29,7 @@ from report_io import emit_json
 UNTRAINED_BASELINES = ("edge_only_max", "edge_only_default", "neurosurgeon")
 
 
-def evaluate_pairing(job: tuple[str, dict[str, Path], int]) -> dict[str, Any]:
+def evaluate_pairing(job: tuple[str, dict[str, tuple[Path, bool]], int]) -> dict[str, Any]:
     """Every policy set's policy for one ``device/mode/model`` (runs in a worker process)."""
     from dvfo_core.learning.policy import Policy
     from dvfo_core.world.build import WorldSpec, build_world
@@ -37,10 +38,10 @@ def evaluate_pairing(job: tuple[str, dict[str, Path], int]) -> dict[str, Any]:
     device, mode, model = pairing.split("/")
     world = build_world(WorldSpec(device=device, model=model, power_mode=mode))
     out = {}
-    for name, folder in sets.items():
+    for name, (folder, shield) in sets.items():
         policy = Policy.load(folder / f"{device}__{mode}__{model}.npz")
         policy.check(world.device, world.twin.table, world.model)
-        res = evaluate_variant(world, policy, {}, frames, UNTRAINED_BASELINES)
+        res = evaluate_variant(world, policy, {}, frames, UNTRAINED_BASELINES, shield)
         res["recipe"] = policy.meta.training.get("recipe", "before recipe tags")
         out[name] = res
     return out
@@ -53,14 +54,20 @@ def main() -> int:
     ap.add_argument("--frames", type=int, default=100, help="frames per link and eta (default 100)")
     ap.add_argument("--jobs", type=int, help="pairings at once (default: one per core)")
     ap.add_argument("--json", type=Path, help="also write the JSON here")
+    ap.add_argument(
+        "--no-shield-too", action="store_true", help="also evaluate every set without the link shield"
+    )
     args = ap.parse_args()
 
     from dvfo_core.jobs import default_jobs, run_jobs
     from dvfo_core.learning.policy import artifacts_dir, shipped_policies
 
-    sets = {"shipped": artifacts_dir() / "policies"}
+    folders = {"shipped": artifacts_dir() / "policies"}
     if args.against is not None:
-        sets["against"] = args.against
+        folders["against"] = args.against
+    sets = {name: (folder, True) for name, folder in folders.items()}
+    if args.no_shield_too:
+        sets |= {f"{name}, no shield": (folder, False) for name, folder in folders.items()}
     pairings = shipped_policies()
     results = run_jobs(
         evaluate_pairing,

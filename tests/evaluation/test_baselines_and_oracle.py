@@ -79,10 +79,12 @@ def test_policy_controller_hides_decision_time_only_when_concurrent(world: World
     policy = export_policy(make_dqn(env, head="flat", seed=0), meta)
     conc = run_method(world, PolicyController("dvfo", policy, concurrent=True), _net(2.0), 0.5, 20)
     block = run_method(world, PolicyController("dvfo", policy, concurrent=False), _net(2.0), 0.5, 20)
-    assert all(
-        o.decision_s == 0.0 for o in conc.outcomes[1:]
-    )  # frame 0 has no frame in progress to hide behind
-    assert all(o.decision_s > 0.0 for o in block.outcomes)
+    # frame 0's action is decided before the first frame (the governor node: on activation)
+    assert all(o.decision_s == 0.0 for o in conc.outcomes)
+    assert block.outcomes[0].decision_s == 0.0
+    assert all(o.decision_s > 0.0 for o in block.outcomes[1:])
+    uncharged = PolicyController("dvfo", policy, concurrent=False, charge_decisions=False)
+    assert all(o.decision_s == 0.0 for o in run_method(world, uncharged, _net(2.0), 0.5, 20).outcomes)
     assert len(conc.decision_s) == 20 and max(conc.decision_s) < 0.05
     # the first frames have no telemetry yet: the safe setting, counted
     assert conc.fallbacks == 2 and block.fallbacks == 1

@@ -39,6 +39,7 @@ from dvfo_core.split.codec import EncodedFeatures
 from dvfo_core.split.runner import HeadOutput, SplitRunner
 from dvfo_core.world.actions import FrameAction
 from dvfo_core.world.frame import FrameOutcome, GapPolicy, give_up_time, simulate_frame
+from dvfo_core.world.routes import INPUT
 
 
 @dataclass
@@ -94,13 +95,14 @@ class PendingFrame:
 
     seq: int
     stamp: Any
-    head_out: HeadOutput
+    head_out: HeadOutput | None  #: None on the image route (the edge ran nothing yet)
     edge_logits: torch.Tensor | None
     run: FrameRun
     started_s: float
     expires_s: float
     payload: EncodedFeatures
     compute_ms: float
+    image: torch.Tensor | None = None  #: the model input, kept on the image route for the rescue
 
 
 @dataclass
@@ -178,16 +180,15 @@ class Accountant:
 
     def fallback(self, out: FrameOutcome, waited_s: float, late_tail: bool = False) -> FrameOutcome:
         """The frame as it really went: the cloud never answered and the edge idled until ``waited_s``
-        after the payload left. ``late_tail``: the edge then ran the tail on every channel (xi = 1)."""
+        after the payload left. ``late_tail``: the edge then finished the frame alone (xi = 1: the
+        route's rescue — the tail on every channel at a split, the plain model on the image route)."""
         twin = self.world.twin
         levels = out.action.levels
         remote_wait = max(0.0, waited_s - out.edge_tail_s)
         idle_j = twin.idle(remote_wait, levels).energy_j if remote_wait > 0 else 0.0
         extra_s = extra_j = 0.0
         if late_tail:
-            # the profile's fallback work at xi = 1: the tail on every channel at the split
-            split = out.action.split or self.world.split
-            late = twin.stage(self.world.extras["profiles"][split].at(1.0).fallback_edge, levels)
+            late = twin.stage(self.world.routes.route(out.action.split, out.action.xi).rescue, levels)
             extra_s, extra_j = late.latency_s, late.energy_j
         latency_s = out.head_s + max(out.edge_tail_s, waited_s) + extra_s
         compute_j = out.compute_energy_j + extra_j
@@ -300,6 +301,9 @@ class EdgePipeline:
         if act.xi == 0.0:  # the plain local model: no SCA, no partition, no codec
             head_out, payload, edge_logits = None, None, self.runner.plain(x)
             times.head_done = times.edge_done = time.perf_counter()
+        elif act.split == INPUT:  # the image route: the model input itself to the cloud
+            head_out, payload, edge_logits = None, self.runner.encode_image(x), None
+            times.head_done = times.edge_done = time.perf_counter()
         else:
             head_out = self.runner.head(x)
             primary, secondary = self.runner.partition(head_out, act.xi)
@@ -329,6 +333,7 @@ class EdgePipeline:
             t_start + wait_s,
             payload,
             compute_ms,
+            x if head_out is None else None,
         )
         send_after = planned.head_s + planned.transmit_s if planned is not None else 0.0
         return Started(payload=payload, send_after_s=send_after, seq=self.seq)
@@ -387,8 +392,10 @@ class EdgePipeline:
             frame.run.times.answered = t0
             self._measure(frame, lost=True)
         logits = frame.edge_logits
-        late_tail = logits is None  # xi = 1: the edge has no tail output; finish every channel late
-        if late_tail:
+        late_tail = logits is None  # xi = 1: the edge has no output; finish the frame late (the rescue)
+        if late_tail and frame.head_out is None:  # the image route: the plain model
+            logits = self.runner.plain(frame.image)
+        elif late_tail:  # every channel sent: the tail on all of them
             logits = self.runner.fallback_tail(frame.head_out)
         fused = self.runner.fuse(logits, None, 0.0)
         frame.run.gave_up, frame.run.late_tail = True, late_tail

@@ -10,6 +10,9 @@ head's model): ``dvfo`` and ``dvfs_only_drl`` (learned policies), ``edge_only_ma
 other models and run in ``dvfo eval`` on the twin. Between frames the learned governors drop the
 clocks (:data:`GAP_POLICY`).
 
+Link shield: a learned governor does not offload a frame whose payload cannot reach the cloud and
+come back by the deadline on the link as last measured (:mod:`~dvfo_core.learning.shield`).
+
 Safe setting: when the policy cannot decide (NaN or missing telemetry, a policy that does not fit
 the board) the governor sends the policy's documented safe action (full local inference at the
 power mode's top clocks) and flags ``safe_fallback``.
@@ -27,6 +30,7 @@ from typing import Any
 from dvfo_core.errors import ConfigError
 from dvfo_core.learning.observation import FrameTelemetry, ObservationBuilder
 from dvfo_core.learning.policy import Policy, shipped_policy
+from dvfo_core.learning.shield import LinkShield
 from dvfo_core.world.actions import FrameAction
 from dvfo_core.world.build import World
 from dvfo_core.world.frame import ACTUATION_S, GapPolicy
@@ -61,11 +65,14 @@ class Governor:
         eta: float,
         policy_path: str = "",
         runnable: Callable[[str, float], bool] | None = None,
+        shield: bool = True,
     ) -> None:
         self.world = world
         #: which routes ``(split, xi)`` the head can run (None: every route of the policy's table)
         self.runnable = runnable
         self.routes: Any = None
+        self.use_shield = shield
+        self.shield: LinkShield | None = None
         self.eta = eta
         self.method = ""
         self.policy: Policy | None = None
@@ -81,7 +88,7 @@ class Governor:
             raise ConfigError(
                 f"method {method!r} cannot run in the node graph; choose {', '.join(NODE_METHODS)}"
             )
-        policy = builder = None
+        policy = builder = shield = None
         if method in LEARNED:
             w = self.world
             if policy_path:
@@ -97,7 +104,9 @@ class Governor:
             builder = ObservationBuilder(policy.meta.context, policy.meta.table)
             self.safe_action = policy.safe_action
             self.routes = policy.route_mask(self.runnable) if self.runnable is not None else None
-        self.method, self.policy, self.builder = method, policy, builder
+            if self.use_shield:
+                shield = LinkShield(policy.meta.table, w.routes, w.cost.deadline_s)
+        self.method, self.policy, self.builder, self.shield = method, policy, builder, shield
 
     def observe(self, tel: FrameTelemetry) -> None:
         """The telemetry of a finished frame."""
@@ -117,10 +126,18 @@ class Governor:
                 action, safe = self.policy.safe_action, True
             else:
                 obs = self.builder.vector(self.eta, self.in_progress, elapsed_s)
-                decision = self.policy.act(obs, self.routes)
+                decision = self.policy.act(obs, self._route_mask())
                 action, safe = decision.action, decision.safe_fallback
         self.in_progress = action
         return GovernorDecision(action, (time.perf_counter() - t0) * 1e3, safe)
+
+    def _route_mask(self) -> Any:
+        """The routes the head can run, less those the link shield rules out for the next frame."""
+        last = self.builder.last if self.builder is not None else None
+        if self.shield is None or last is None:
+            return self.routes
+        reachable = self.shield.mask(last.bandwidth_mbps, last.rtt_ms)
+        return reachable if self.routes is None else reachable & self.routes
 
 
 class PeriodEstimator:

@@ -2,9 +2,10 @@
 
 One server serves several robots (requests carry a ``robot_id``) and several models (one
 :class:`~dvfo_core.split.runner.SplitRunner` per model, loaded on first use). When frames queue up,
-those of the same model are finished in one batched tail pass: each frame's decoded secondary
-channels are zero-filled to the full feature shape, which gives the same logits as the sliced
-per-frame tail (the first tail layers are linear in their input channels; a test checks it).
+those of the same model and split are finished in one batched tail pass: each frame's decoded
+secondary channels are zero-filled to the full feature shape, which gives the same logits as the
+sliced per-frame tail (the first tail layers are linear in their input channels; a test checks it).
+Frames of the image route (``split = "input"``) are finished by the plain model.
 
 Every frame is screened when it is submitted (:meth:`TailServer.screen`): robot id, model and
 split, every payload field against the model's feature shape, then decompressed and dequantised
@@ -28,6 +29,7 @@ from dvfo_core.errors import DvfoError
 from dvfo_core.link.certs import ROBOT_ID
 from dvfo_core.split.codec import DecodedFeatures, PayloadRejectedError, RejectReason
 from dvfo_core.split.runner import SplitRunner
+from dvfo_core.world.routes import INPUT
 
 #: What a model name may look like before the tail looks for its checkpoint (torchvision names).
 MODEL_NAME = re.compile(r"[A-Za-z0-9_]{1,64}")
@@ -174,15 +176,16 @@ class TailServer:
         return None
 
     def process(self) -> list[TailReply]:
-        """Finish up to ``max_batch`` queued frames of the oldest frame's model."""
+        """Finish up to ``max_batch`` queued frames of the oldest frame's model and split."""
         if not self.queue:
             return []
-        model = self.queue[0].model
+        model, split = self.queue[0].model, self.queue[0].split
         batch: list[TailRequest] = []
         rest: deque[TailRequest] = deque()
         while self.queue:
             req = self.queue.popleft()
-            (batch if req.model == model and len(batch) < self.max_batch else rest).append(req)
+            same = req.model == model and req.split == split
+            (batch if same and len(batch) < self.max_batch else rest).append(req)
         self.queue = rest
         return self._finish(model, batch)
 
@@ -193,7 +196,9 @@ class TailServer:
             raise ValueError("only screened frames (TailServer.submit) can be finished")
         start = time.monotonic()
         with torch.no_grad():
-            if len(decoded) == 1:
+            if batch[0].split == INPUT:  # the image route: the plain model on the camera image
+                logits = runner.cloud_plain(torch.stack([d.full() for d in decoded]).to(self.device))
+            elif len(decoded) == 1:
                 logits = runner.cloud_tail(decoded[0])[None]
             else:
                 full = torch.stack([d.full() for d in decoded]).to(self.device)

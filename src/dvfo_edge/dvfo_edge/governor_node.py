@@ -26,6 +26,7 @@ from dvfo_core.runtime.port import Node, stamp_to_ns
 from dvfo_core.split.checkpoint_header import read_header, shipped_checkpoint
 from dvfo_core.world.build import WorldSpec, build_world
 from dvfo_core.world.frame import ACTUATION_S, GapPolicy
+from dvfo_core.world.routes import INPUT
 
 PARAMS = [
     ParamSpec("method", "dvfo", "decision method", choices=NODE_METHODS),
@@ -40,13 +41,34 @@ PARAMS = [
     ),
     ParamSpec("sysfs_root", "/", "root of the sysfs tree (tests point it at a fixture)"),
     ParamSpec(
+        "deadline_ms",
+        0.0,
+        "the frame deadline the link shield uses; 0: the world's (set it as the head's deadline_ms)",
+        min=0.0,
+    ),
+    ParamSpec(
+        "link_shield",
+        True,
+        "never offload a frame whose payload cannot reach the cloud and return by the deadline on the"
+        " link as last measured (docs/agent.md)",
+    ),
+    ParamSpec(
         "drop_between_frames",
         True,
         "learned methods: lowest clocks from a frame's result until one actuation before the next frame",
     ),
 ]
 #: Parameters that shape the world and the device: changeable only while unconfigured.
-FIXED_WHILE_CONFIGURED = ("device", "backend", "model", "checkpoint", "power_mode", "sysfs_root")
+FIXED_WHILE_CONFIGURED = (
+    "device",
+    "backend",
+    "model",
+    "checkpoint",
+    "power_mode",
+    "sysfs_root",
+    "deadline_ms",
+    "link_shield",
+)
 
 
 def _device(p: dict[str, Any], world: Any) -> DeviceBackend:
@@ -90,10 +112,17 @@ class GovernorNode:
         p = {name: self.node.param(name) for name in self.p}  # run-time changes included
         ckpt = p["checkpoint"] or shipped_checkpoint(p["model"])
         split = read_header(ckpt).split  # the checkpoint's metadata only: no torch in the governor
-        self.world = build_world(WorldSpec(p["device"], p["model"], split, p["power_mode"] or None))
-        # the head runs the plain model and the channel split at its checkpoint's split point
+        spec = WorldSpec(p["device"], p["model"], split, p["power_mode"] or None, p["deadline_ms"] or None)
+        self.world = build_world(spec)
+        # the head runs the plain model, the channel split at its checkpoint's split point and the
+        # image route (the model input to the cloud)
         self.governor = Governor(
-            self.world, p["method"], p["eta"], p["policy"], runnable=lambda s, xi: s == split
+            self.world,
+            p["method"],
+            p["eta"],
+            p["policy"],
+            runnable=lambda s, xi: s in (split, INPUT),
+            shield=p["link_shield"],
         )
         self.device = _device(p, self.world)
         if self.device.read_only:

@@ -37,6 +37,7 @@ from dvfo_core.runtime.port import Node, stamp_to_ns
 from dvfo_core.world.actions import FrameAction
 from dvfo_core.world.build import WorldSpec, build_world
 from dvfo_core.world.frame import GapPolicy
+from dvfo_core.world.routes import INPUT
 
 if TYPE_CHECKING:  # torch comes with these: imported at configure
     from dvfo_core.edge_pipeline import EdgePipeline, FrameResult
@@ -217,9 +218,10 @@ class Head:
     def on_action(self, msg: Any) -> None:
         """Adopt the governor's latest action (checked against the active frequency table).
 
-        The head runs the plain model (``xi = 0``) and the channel split at its checkpoint's split
-        point; a route it has no checkpoint for (another split point, the image to the cloud) runs
-        as the nearest share at its own split, counted in /diagnostics.
+        The head runs the plain model (``xi = 0``), the channel split at its checkpoint's split
+        point and the image route (``split = "input"``: the model input to the cloud, which runs the
+        plain model); a split point it has no checkpoint for runs as the nearest share at its own
+        split, counted in /diagnostics.
         """
         cpu, gpu, emc, xi = int(msg.cpu_level), int(msg.gpu_level), int(msg.emc_level), float(msg.xi)
         n_cpu, n_gpu, n_emc = self.table.shape
@@ -228,9 +230,12 @@ class Head:
             return
         split = str(msg.split)
         own = self.pipeline.runner.split
-        if xi > 0 and split not in ("", own):
-            self.counts["routes_substituted"] += 1
-        self.action = FrameAction(cpu, gpu, emc, self._nearest_xi(xi), own)
+        if xi > 0 and split == INPUT:
+            self.action = FrameAction(cpu, gpu, emc, 1.0, INPUT)
+        else:
+            if xi > 0 and split not in ("", own):
+                self.counts["routes_substituted"] += 1
+            self.action = FrameAction(cpu, gpu, emc, self._nearest_xi(xi), own)
         self.pipeline.acct.gap = GAP_POLICY.get(str(msg.method), GapPolicy.HOLD)
 
     def _nearest_xi(self, xi: float) -> float:
@@ -265,7 +270,8 @@ class Head:
         fm.header.stamp = msg.header.stamp
         fm.header.frame_id = msg.header.frame_id
         fm.robot_id, fm.frame_seq = self.p["robot_id"], started.seq
-        fm.model, fm.split = self.pipeline.runner.model, self.pipeline.runner.split
+        fm.model = self.pipeline.runner.model
+        fm.split = INPUT if self.action.split == INPUT else self.pipeline.runner.split
         fm.xi, fm.deadline_ms = self.action.xi, self.world.cost.deadline_s * 1e3
         for key, value in started.payload.to_msg_fields().items():
             setattr(fm, key, value)

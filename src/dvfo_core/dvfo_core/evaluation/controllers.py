@@ -14,6 +14,7 @@ from typing import Any
 
 from dvfo_core.learning.observation import FrameTelemetry, ObservationBuilder
 from dvfo_core.learning.policy import Policy
+from dvfo_core.learning.shield import LinkShield
 from dvfo_core.world.actions import FrameAction
 from dvfo_core.world.build import World
 from dvfo_core.world.frame import FrameOutcome, GapPolicy, RouteSource
@@ -62,7 +63,11 @@ class PolicyController(Controller):
     Thinking-while-moving (``concurrent=True``): the decision for frame k is taken while frame k-1
     runs, from the telemetry of frame k-2 and the action in progress; its time is hidden unless it
     outlasts the frame in progress. Blocking: decided at frame k's start from frame k-1's telemetry,
-    the decision time is added to frame k's latency. Decision time is measured on this CPU.
+    the decision time is added to frame k's latency. Decision time is measured on this CPU. Either
+    way frame 0's action is decided before the first frame, as the governor node does on activation.
+    With ``shield`` (the default, as in the governor node) the routes whose answer cannot come back
+    by the deadline on the observed link are not chosen (:mod:`~dvfo_core.learning.shield`).
+    ``charge_decisions=False`` puts no decision time on any frame's path (a sensitivity check).
     """
 
     def __init__(
@@ -72,8 +77,12 @@ class PolicyController(Controller):
         routes: RouteSource | None = None,
         concurrent: bool = True,
         gap: GapPolicy = GapPolicy.DROP,
+        shield: bool = True,
+        charge_decisions: bool = True,
     ) -> None:
         self.name = name
+        self.use_shield = shield
+        self.charge_decisions = charge_decisions
         self.gap = gap
         self.policy = policy
         self._routes = routes
@@ -84,6 +93,8 @@ class PolicyController(Controller):
     def reset(self, world: World, eta: float) -> None:
         """Fresh observation state; routes default to the world's DVFO routes."""
         self.routes = self._routes if self._routes is not None else world.routes
+        table = self.policy.meta.table
+        self.shield = LinkShield(table, self.routes, world.cost.deadline_s) if self.use_shield else None
         self.builder = ObservationBuilder(self.policy.meta.context, self.policy.meta.table)
         self.eta = eta
         self.in_progress = self.policy.safe_action
@@ -96,11 +107,16 @@ class PolicyController(Controller):
         """Build the observation, run the policy, time it."""
         t0 = time.perf_counter()
         obs = self.builder.vector(self.eta, self.in_progress, 0.0)
-        decision = self.policy.act(obs)
+        last = self.builder.last
+        mask = self.shield.mask(last.bandwidth_mbps, last.rtt_ms) if self.shield and last else None
+        decision = self.policy.act(obs, mask)
         dt = time.perf_counter() - t0
         self.decision_times_s.append(dt)
         self.fallbacks += int(decision.safe_fallback)
-        on_path = max(0.0, dt - self._last_latency_s) if self.concurrent else dt
+        if ctx.k == 0 or not self.charge_decisions:
+            on_path = 0.0  # decided before the first frame starts (the node: on activation)
+        else:
+            on_path = max(0.0, dt - self._last_latency_s) if self.concurrent else dt
         self.in_progress = decision.action
         return Choice(decision.action, self.routes, on_path, decision.safe_fallback, self.gap)
 

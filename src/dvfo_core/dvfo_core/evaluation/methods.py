@@ -49,9 +49,16 @@ def unavailable(world: World, name: str) -> str | None:
 
 
 def build_controllers(
-    world: World, names: Sequence[str], policies: Mapping[str, Policy], oracle_table: ActionTable
+    world: World,
+    names: Sequence[str],
+    policies: Mapping[str, Policy],
+    oracle_table: ActionTable,
+    shield: bool = True,
+    charge_decisions: bool = True,
 ) -> list[Controller]:
-    """Controllers for ``names``; learned methods need their policy in ``policies``.
+    """Controllers for ``names``; learned methods need their policy in ``policies`` and decide under
+    the link shield unless ``shield`` is false (:mod:`~dvfo_core.learning.shield`); with
+    ``charge_decisions`` false their decision time is on no frame's path.
 
     Methods :func:`unavailable` on ``world`` are left out (the caller reports why).
     """
@@ -78,7 +85,15 @@ def build_controllers(
             # a policy runs under the scheme it was trained with (a blocking-trained dvfo stays blocking)
             concurrent = bool(policy.meta.training.get("concurrent", LEARNED[name].concurrent))
             out.append(
-                PolicyController(name, policy, learned_routes(world, name), concurrent, LEARNED[name].gap)
+                PolicyController(
+                    name,
+                    policy,
+                    learned_routes(world, name),
+                    concurrent,
+                    LEARNED[name].gap,
+                    shield,
+                    charge_decisions,
+                )
             )
         else:
             raise ConfigError(f"unknown method {name}")

@@ -146,8 +146,14 @@ def run_scenario(
     methods: Sequence[str],
     policies: dict[str, Policy],
     progress: bool = True,
+    shield: bool = True,
+    charge_decisions: bool = True,
 ) -> dict[str, Any]:
-    """Every method on the same frames; the JSON document ``dvfo eval`` writes."""
+    """Every method on the same frames; the JSON document ``dvfo eval`` writes.
+
+    Ablations: ``shield=False`` runs the learned methods without the link shield;
+    ``charge_decisions=False`` puts none of their decision time on a frame's path.
+    """
     eta = check_eta(eta)
     if frames < 1:
         raise ConfigError(f"--frames must be >= 1, got {frames}")
@@ -155,7 +161,9 @@ def run_scenario(
     if "appealnet" in names:
         ensure_appeal(world)
     table = policies["dvfo"].meta.table if "dvfo" in policies else world.table()
-    controllers = build_controllers(world, names, policies, table)
+    controllers = build_controllers(
+        world, names, policies, table, shield=shield, charge_decisions=charge_decisions
+    )
     runs = evaluate(world, controllers, network, eta, frames, progress=progress)
     skipped = {n: unavailable(world, n) for n in names if unavailable(world, n)}
     return {

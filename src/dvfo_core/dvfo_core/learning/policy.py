@@ -239,7 +239,7 @@ class Policy:
             return Decision(self.safe_action, -1, True)
         table = self.meta.table
         q = self.q_values(obs)
-        if routes is not None:  # route is the fastest-varying position of the flat order
+        if routes is not None and not routes.all():  # route: the fastest-varying position of the flat order
             q = np.where(np.tile(routes, table.size // len(routes)), q, -np.inf)
         index = int(np.argmax(q))
         return Decision(table.action(index), index, False)

@@ -17,6 +17,11 @@ Cloud::
 When the cloud result does not come, :meth:`SplitRunner.fuse` returns the edge logits alone; at
 ``xi = 1`` there are none, and the edge runs :meth:`SplitRunner.fallback_tail` (the tail on all
 channels, late; its cost is ``SplitProfile`` ``fallback_edge``).
+
+The image route (``split = "input"``, ``xi = 1``: the cloud-only route of the governor's table)
+sends the model input itself, every colour channel through the same codec
+(:meth:`SplitRunner.encode_image`); the cloud runs the plain model on it
+(:meth:`SplitRunner.cloud_plain`), and the edge, when the answer does not come, the plain model.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from dvfo_core.split.fusion import FusedResult
 from dvfo_core.split.net import SplitNet
 from dvfo_core.split.partition import check_xi, partition
 from dvfo_core.split.slicing import slice_input_channels
+from dvfo_core.world.routes import INPUT
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,16 @@ class SplitRunner:
     def feature_shape(self) -> tuple[int, ...]:
         """Channel-first feature shape at the split for the configured input size."""
         return self.net.feature_shape
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """The model input's shape ``(3, S, S)``: what the image route sends."""
+        size = self.net.config.image_size
+        return (3, size, size)
+
+    def payload_shape(self, split: str) -> tuple[int, ...]:
+        """The shape a payload for ``split`` carries: the image's for ``"input"``, else the features'."""
+        return self.image_shape if split == INPUT else self.feature_shape
 
     def preprocess(self, image: np.ndarray) -> torch.Tensor:
         """``(H, W)`` or ``(H, W, 3)`` uint8 image -> normalised ``(1, 3, S, S)`` model input."""
@@ -131,6 +147,11 @@ class SplitRunner:
         """Edge tail on every channel: the answer when the cloud never does and the edge has none."""
         return self._tail_on(head_out.features, torch.arange(self.net.channels))
 
+    def encode_image(self, image: torch.Tensor) -> codec.EncodedFeatures:
+        """The normalised model input ``(1, 3, S, S)`` with the runner's codec (the image route)."""
+        x = image[0] if image.dim() == 4 else image
+        return codec.encode(x, torch.arange(x.shape[0]), self.encoding)
+
     def encode_secondary(self, head_out: HeadOutput, secondary: torch.Tensor) -> codec.EncodedFeatures | None:
         """Encode the secondary channels with the runner's codec; None when there are none."""
         if len(secondary) == 0:
@@ -143,7 +164,7 @@ class SplitRunner:
             raise codec.PayloadRejectedError(
                 codec.RejectReason.MODEL_MISMATCH, f"model {model!r}, this tail serves {self.model!r}"
             )
-        if split is not None and split != self.split:
+        if split is not None and split not in (self.split, INPUT):
             raise codec.PayloadRejectedError(
                 codec.RejectReason.MODEL_MISMATCH,
                 f"split {split!r}, this tail serves {self.model} at {self.split!r}",
@@ -152,18 +173,33 @@ class SplitRunner:
     def decode(
         self, payload: codec.EncodedFeatures | Any, model: str | None = None, split: str | None = None
     ) -> codec.DecodedFeatures:
-        """Check and decode a payload (EncodedFeatures, a FeatureMap message or a dict of its fields)."""
+        """Check and decode a payload (EncodedFeatures, a FeatureMap message or a dict of its fields).
+
+        ``split = "input"``: the image route's payload, which must carry every colour channel.
+        """
         self.check_source(model, split)
         enc = (
             payload
             if isinstance(payload, codec.EncodedFeatures)
             else codec.EncodedFeatures.from_msg_fields(payload)
         )
-        return codec.decode(enc, expected_shape=self.feature_shape)
+        decoded = codec.decode(enc, expected_shape=self.payload_shape(split or self.split))
+        if split == INPUT and len(decoded.indices) != self.image_shape[0]:
+            raise codec.PayloadRejectedError(
+                codec.RejectReason.CHANNEL_INDICES,
+                f"the image route carries all {self.image_shape[0]} colour channels, "
+                f"got {len(decoded.indices)}",
+            )
+        return decoded
 
     def cloud_tail(self, decoded: codec.DecodedFeatures) -> torch.Tensor:
         """Cloud tail on the decoded secondary channels only (weights sliced)."""
         return self._tail_on(decoded.values, decoded.indices)
+
+    def cloud_plain(self, images: torch.Tensor) -> torch.Tensor:
+        """The plain model on decoded image-route inputs ``(B, 3, S, S)``: ``(B, classes)`` logits."""
+        with torch.no_grad():
+            return self.net.base(images)
 
     def fuse(
         self, edge_logits: torch.Tensor | None, cloud_logits: torch.Tensor | None, xi: float

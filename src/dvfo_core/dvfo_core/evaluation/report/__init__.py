@@ -144,9 +144,12 @@ def render(
         f"- dvfo: the shipped policy of each board, mode and model (one policy, eta its input: DQN, "
         f"{DEFAULT_HEAD} head, synthetic links only). dvfs_only_drl and drldo: DQN, {cfg.steps} steps, "
         f"seed {cfg.seed}, "
-        "trained on the same links. `oracle`: per frame, every route of every method x every clock setting "
-        "any method holds x every gap policy, on the true coming link. A like-for-like baseline keeps "
-        "accuracy within 1 point of the plain model (AppealNet's lighter edge model does not).",
+        "trained on the same links. The learned methods that offload (dvfo, drldo) decide under the "
+        "link shield (docs/agent.md): a route whose payload cannot reach the cloud and return by the "
+        "deadline on the link as last measured is not chosen. `oracle`: per frame, every route of every "
+        "method x every clock setting any method holds x every gap policy, on the true coming link. A "
+        "like-for-like baseline keeps accuracy within 1 point of the plain model (AppealNet's lighter "
+        "edge model does not).",
         "",
         "## Targets",
         "",

@@ -98,6 +98,8 @@ class Scenario:
     trace: bool  #: the link is a shipped trace (the policies never trained on it)
     decision_ms: list[float] = field(default_factory=list)  #: dvfo's measured decision times
     appeal_accuracy: float = math.nan  #: AppealNet's scheme accuracy over every image, percent
+    #: eta 0.5: the cost of each blocking learned baseline when its decisions take no time
+    free_decision_costs: dict[str, float] = field(default_factory=dict)
 
     @property
     def pairing(self) -> Pairing:
@@ -168,6 +170,21 @@ def _pairing_rows(job: tuple[ReportConfig, Pairing]) -> list[Scenario]:
                 policies=policies,
                 progress=False,
             )
+            free = {}
+            if abs(eta - BALANCED_ETA) < 1e-9:  # sensitivity: blocking decisions that cost no time
+                blocking = [m for m in LEARNED if not LEARNED[m].concurrent]
+                again = pipeline.run_scenario(
+                    world,
+                    net,
+                    label,
+                    eta=eta,
+                    frames=cfg.frames,
+                    methods=blocking,
+                    policies=policies,
+                    progress=False,
+                    charge_decisions=False,
+                )
+                free = {m: again["methods"][m]["cost"] for m in blocking if m in again["methods"]}
             dvfo_run = doc["_runs"].get("dvfo")
             decisions = [1e3 * d for d in dvfo_run.decision_s] if dvfo_run is not None else []
             rows.append(
@@ -183,6 +200,7 @@ def _pairing_rows(job: tuple[ReportConfig, Pairing]) -> list[Scenario]:
                     trace is not None,
                     decisions,
                     _appeal_accuracy(world),
+                    free,
                 )
             )
     return rows
