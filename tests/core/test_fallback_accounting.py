@@ -14,7 +14,7 @@ def test_an_unanswered_full_offload_pays_the_tail_on_every_channel_late() -> Non
     world = build_world(WorldSpec("jetson-nano", "resnet18"))
     acct = Accountant(world, NetworkModel(BandwidthTrace.constant(2.0, 20.0)), t0_s=0.0)
     top = world.twin_model.max_levels()
-    out = acct.outcome(FrameAction(top.cpu, top.gpu, top.emc, 1.0, world.split), 60_000.0, 0.0)
+    out = acct.outcome(FrameAction(top.cpu, top.gpu, top.emc, 1.0, world.split), 0.0)
     late = acct.fallback(out, waited_s=0.5, late_tail=True)
     tail = world.twin_model.stage(world.extras["profiles"][world.split].at(1.0).fallback_edge, top)
     assert late.latency_s == pytest.approx(out.head_s + 0.5 + tail.latency_s)

@@ -91,10 +91,13 @@ def test_the_head_sends_the_image_and_uses_the_clouds_answer(runner: SplitRunner
     assert started.result is None and started.payload.shape == runner.image_shape
     planned = pipe.pending[started.seq].run.planned
     assert planned.route == "cloud_only" and planned.head_s == 0.0 and not planned.rescued
+    # the twin charges the image the profile measured (224 x 224), not this checkpoint's small input
+    assert planned.payload_bytes == world.routes.cloud.payload_bytes > started.payload.nbytes
     cloud = runner.cloud_plain(runner.decode(started.payload, split=INPUT).full()[None])[0].numpy()
     result = pipe.on_cloud(started.seq, cloud)
     assert result.cloud_used and not result.fallback and result.action.split == INPUT
     np.testing.assert_allclose(result.logits, cloud, atol=1e-6)
+    assert result.outcome.payload_bytes == started.payload.nbytes  # the result says what was sent
 
 
 def test_an_image_the_cloud_never_answers_is_finished_by_the_plain_model_on_the_edge(

@@ -11,9 +11,12 @@ Accounting, by backend:
 
 * twin (:class:`Accountant`): every frame's stage times and edge energy are those of the modelled
   Jetson (:func:`dvfo_core.world.frame.simulate_frame` via the world's twin, network and cloud
-  models, with this frame's real payload size). On the modelled link, a frame the model rescues
-  (the answer would come after the guard's give-up) is finished alone at that moment, as modelled;
-  on a real link, a fallback frame is charged the edge idling at its clocks until the wait expired.
+  models) running the route as the split profile measured it: compute *and* payload at the
+  profile's resolution, the numbers training and ``dvfo eval`` use. The bytes this checkpoint
+  really sent (its own, often smaller, input size) are the result's ``payload_bytes``. On the
+  modelled link, a frame the model rescues (the answer would come after the guard's give-up) is
+  finished alone at that moment, as modelled; on a real link, a fallback frame is charged the edge
+  idling at its clocks until the wait expired.
 * sysfs (:class:`MeasuredAccountant`): stage times are this machine's, measured with
   ``time.perf_counter`` around the real calls (:class:`StageTimes`); energy, power, rails, clocks,
   temperature and utilisation are what the board reports (:class:`~dvfo_core.device.meter.BoardMeter`).
@@ -130,9 +133,9 @@ class Accountant:
         """A frame starts (nothing to mark on the twin)."""
         return math.nan
 
-    def plan(self, action: FrameAction, payload_bytes: float, now_s: float) -> FrameOutcome | None:
+    def plan(self, action: FrameAction, now_s: float) -> FrameOutcome | None:
         """The modelled frame, known as soon as the edge part ran (it paces the link shaping)."""
-        return self.outcome(action, payload_bytes, now_s)
+        return self.outcome(action, now_s)
 
     def settle(self, run: FrameRun, cloud_timeout_s: float) -> tuple[FrameOutcome, BoardReading | None]:
         """The finished frame's accounting: the plan, or the fallback when the cloud never answered."""
@@ -157,11 +160,9 @@ class Accountant:
         """Seconds since the pipeline started: the position in the bandwidth trace."""
         return now_s - self.t0_s
 
-    def outcome(self, action: FrameAction, payload_bytes: float, now_s: float) -> FrameOutcome:
-        """Modelled frame with this frame's real payload size."""
+    def outcome(self, action: FrameAction, now_s: float) -> FrameOutcome:
+        """The modelled frame of ``action``'s route starting at ``now_s``."""
         route = self.world.routes.route(action.split, action.xi)
-        if route.offloads:
-            route = dataclasses.replace(route, payload_bytes=float(payload_bytes))
         w = self.world
         period = self.period_s if self.period_s is not None else w.period_s
         return simulate_frame(
@@ -222,7 +223,7 @@ class MeasuredAccountant(Accountant):
         """Mark the frame's start on the board meter."""
         return self.meter.mark()
 
-    def plan(self, action: FrameAction, payload_bytes: float, now_s: float) -> FrameOutcome | None:
+    def plan(self, action: FrameAction, now_s: float) -> FrameOutcome | None:
         """Nothing is modelled: the frame is known when it ends."""
         return None
 
@@ -313,7 +314,7 @@ class EdgePipeline:
             times.edge_done = time.perf_counter()
         compute_ms = (times.edge_done - times.start) * 1e3
         nbytes = payload.nbytes if payload is not None else 0
-        run = FrameRun(act, nbytes, self.acct.plan(act, nbytes, t_start), times)
+        run = FrameRun(act, nbytes, self.acct.plan(act, t_start), times)
         if payload is None:
             fused = self.runner.fuse(edge_logits, None, act.xi)
             fallback = not cloud_up and action.xi > 0
@@ -427,6 +428,7 @@ class EdgePipeline:
     ) -> FrameResult:
         run.times.end = time.perf_counter()
         outcome, board = self.acct.settle(run, self.cloud_timeout_s)
+        outcome = dataclasses.replace(outcome, payload_bytes=float(run.payload_bytes))  # what was sent
         if self.link is not None:  # a real link: its estimate, not the trace
             est = self.link.estimate(time.monotonic())
             outcome = dataclasses.replace(outcome, mbps=est.mbps, rtt_ms=est.rtt_ms)
