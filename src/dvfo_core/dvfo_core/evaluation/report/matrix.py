@@ -9,6 +9,7 @@ link at every ``eta`` of the sweep.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -141,8 +142,12 @@ def run_matrix(cfg: ReportConfig) -> tuple[list[Scenario], dict[Pairing, World]]
     """
     pairs = cfg.pairings()
     per_pairing = run_jobs(
-        _pairing_rows, [(cfg, p) for p in pairs], jobs=cfg.jobs, desc="board x mode x model",
-        unit="pairing", progress=cfg.progress,
+        _pairing_rows,
+        [(cfg, p) for p in pairs],
+        jobs=cfg.jobs,
+        desc="board x mode x model",
+        unit="pairing",
+        progress=cfg.progress,
     )
     worlds = {(d, mode, m): build_world(cfg.world_spec(d, m, mode)) for d, mode, m in pairs}
     return [row for rows in per_pairing for row in rows], worlds
@@ -160,30 +165,21 @@ def _pairing_rows(job: tuple[ReportConfig, Pairing]) -> list[Scenario]:
     for bw, trace in links_of(cfg):
         net, label = pipeline.scenario_link(bw, trace)
         for eta in cfg.etas:
-            doc = pipeline.run_scenario(
+            run = functools.partial(
+                pipeline.run_scenario,
                 world,
                 net,
                 label,
                 eta=eta,
                 frames=cfg.frames,
-                methods=list(METHODS),
                 policies=policies,
                 progress=False,
             )
+            doc = run(methods=list(METHODS))
             free = {}
             if abs(eta - BALANCED_ETA) < 1e-9:  # sensitivity: blocking decisions that cost no time
                 blocking = [m for m in LEARNED if not LEARNED[m].concurrent]
-                again = pipeline.run_scenario(
-                    world,
-                    net,
-                    label,
-                    eta=eta,
-                    frames=cfg.frames,
-                    methods=blocking,
-                    policies=policies,
-                    progress=False,
-                    charge_decisions=False,
-                )
+                again = run(methods=blocking, charge_decisions=False)
                 free = {m: again["methods"][m]["cost"] for m in blocking if m in again["methods"]}
             dvfo_run = doc["_runs"].get("dvfo")
             decisions = [1e3 * d for d in dvfo_run.decision_s] if dvfo_run is not None else []
