@@ -262,7 +262,7 @@ def model_unknown(rng: np.random.Generator, f: Fields) -> RejectReason:
 
 
 def split_wrong(rng: np.random.Generator, f: Fields) -> RejectReason:
-    f["split"] = str(rng.choice(["", "layer3", "layer1", "features.7", "layer2 ", "LAYER2"]))
+    f["split"] = str(rng.choice(["", "layer3", "layer5", "features.7", "layer2 ", "LAYER2"]))
     return RejectReason.MODEL_MISMATCH
 
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,6 +106,7 @@ class PendingFrame:
     expires_s: float
     payload: EncodedFeatures
     compute_ms: float
+    runner: SplitRunner  #: the split point's runner that ran the head (fusion and rescue too)
     image: torch.Tensor | None = None  #: the model input, kept on the image route for the rescue
 
 
@@ -280,10 +282,21 @@ class EdgePipeline:
         accountant: Accountant,
         cloud_timeout_s: float = 0.5,
         link: LinkEstimator | None = None,
+        other_splits: Sequence[SplitRunner] = (),
     ) -> None:
         """``link``: on a real link, the estimator fed with every offloaded frame's transfer; the
-        frames' ``mbps`` and ``rtt_ms`` are then its estimate instead of the configured trace's."""
+        frames' ``mbps`` and ``rtt_ms`` are then its estimate instead of the configured trace's.
+        ``runner`` runs the plain model, the image route and its split point's channel split;
+        ``other_splits`` the channel splits at further split points (their own checkpoints)."""
+        for other in other_splits:
+            if (other.model, other.image_shape) != (runner.model, runner.image_shape):
+                raise ValueError(
+                    f"split runners disagree: {other.model} at {other.image_shape} with "
+                    f"{runner.model} at {runner.image_shape}"
+                )
         self.runner = runner
+        #: the runner of each split point this head can run a channel split at
+        self.runners = {r.split: r for r in (*other_splits, runner)}
         self.acct = accountant
         self.cloud_timeout_s = cloud_timeout_s
         self.link = link
@@ -305,12 +318,13 @@ class EdgePipeline:
         elif act.split == INPUT:  # the image route: the model input itself to the cloud
             head_out, payload, edge_logits = None, self.runner.encode_image(x), None
             times.head_done = times.edge_done = time.perf_counter()
-        else:
-            head_out = self.runner.head(x)
-            primary, secondary = self.runner.partition(head_out, act.xi)
-            payload = self.runner.encode_secondary(head_out, secondary)
+        else:  # the channel split at the action's split point (its own checkpoint)
+            split_runner = self.runners.get(act.split, self.runner)
+            head_out = split_runner.head(x)
+            primary, secondary = split_runner.partition(head_out, act.xi)
+            payload = split_runner.encode_secondary(head_out, secondary)
             times.head_done = time.perf_counter()
-            edge_logits = self.runner.edge_tail(head_out, primary)
+            edge_logits = split_runner.edge_tail(head_out, primary)
             times.edge_done = time.perf_counter()
         compute_ms = (times.edge_done - times.start) * 1e3
         nbytes = payload.nbytes if payload is not None else 0
@@ -334,6 +348,7 @@ class EdgePipeline:
             t_start + wait_s,
             payload,
             compute_ms,
+            self.runners.get(act.split, self.runner),
             x if head_out is None else None,
         )
         send_after = planned.head_s + planned.transmit_s if planned is not None else 0.0
@@ -376,7 +391,7 @@ class EdgePipeline:
             return self._fallback(frame)
         t0 = time.perf_counter()
         cloud = torch.as_tensor(np.asarray(logits, dtype=np.float32))
-        fused = self.runner.fuse(frame.edge_logits, cloud, frame.run.action.xi)
+        fused = frame.runner.fuse(frame.edge_logits, cloud, frame.run.action.xi)
         compute_ms = frame.compute_ms + (time.perf_counter() - t0) * 1e3
         frame.run.cloud_used = True
         return self._result(frame.seq, frame.stamp, fused, frame.run, False, frame.started_s, compute_ms)
@@ -395,10 +410,10 @@ class EdgePipeline:
         logits = frame.edge_logits
         late_tail = logits is None  # xi = 1: the edge has no output; finish the frame late (the rescue)
         if late_tail and frame.head_out is None:  # the image route: the plain model
-            logits = self.runner.plain(frame.image)
+            logits = frame.runner.plain(frame.image)
         elif late_tail:  # every channel sent: the tail on all of them
-            logits = self.runner.fallback_tail(frame.head_out)
-        fused = self.runner.fuse(logits, None, 0.0)
+            logits = frame.runner.fallback_tail(frame.head_out)
+        fused = frame.runner.fuse(logits, None, 0.0)
         frame.run.gave_up, frame.run.late_tail = True, late_tail
         compute_ms = frame.compute_ms + (time.perf_counter() - t0) * 1e3
         return self._result(frame.seq, frame.stamp, fused, frame.run, True, frame.started_s, compute_ms)

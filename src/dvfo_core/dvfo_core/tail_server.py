@@ -5,7 +5,9 @@ One server serves several robots (requests carry a ``robot_id``) and several mod
 those of the same model and split are finished in one batched tail pass: each frame's decoded
 secondary channels are zero-filled to the full feature shape, which gives the same logits as the
 sliced per-frame tail (the first tail layers are linear in their input channels; a test checks it).
-Frames of the image route (``split = "input"``) are finished by the plain model.
+Frames of the image route (``split = "input"``) are finished by the plain model; frames at another
+split point of a model than its default checkpoint's are finished with the model's shipped
+checkpoint at that split (loaded on first use).
 
 Every frame is screened when it is submitted (:meth:`TailServer.screen`): robot id, model and
 split, every payload field against the model's feature shape, then decompressed and dequantised
@@ -103,7 +105,8 @@ class TailServer:
         admission: Admission | None = None,
     ) -> None:
         self._loader = loader or (lambda model: SplitRunner.from_checkpoint(model=model))
-        self.runners: dict[str, SplitRunner] = {}
+        self.runners: dict[str, SplitRunner] = {}  #: each model's default runner
+        self.split_runners: dict[tuple[str, str], SplitRunner] = {}  #: (model, split) of the others
         self.queue: deque[TailRequest] = deque()
         self.max_batch = max_batch
         self.device = torch.device(device)
@@ -126,8 +129,28 @@ class TailServer:
             return None
         return TailReply(request, False, error=str(PayloadRejectedError(reason, message or reason.value)))
 
-    def runner(self, model: str) -> SplitRunner:
-        """The runner of ``model`` (loaded once)."""
+    def runner(self, model: str, split: str | None = None) -> SplitRunner:
+        """The runner of ``model`` at ``split`` (default: the model's default checkpoint; the image
+        route's too), loaded once; :class:`PayloadRejectedError` when no shipped checkpoint has it."""
+        default = self._default_runner(model)
+        if split in (None, INPUT, default.split):
+            return default
+        key = (model, split)
+        if key not in self.split_runners:
+            from dvfo_core.split.checkpoint_header import shipped_checkpoints
+
+            path = shipped_checkpoints(model).get(split)
+            if path is None:
+                raise PayloadRejectedError(
+                    RejectReason.MODEL_MISMATCH, f"split {split[:80]!r}: no checkpoint of {model} at it"
+                )
+            runner = SplitRunner.from_checkpoint(path, encoding=default.encoding)
+            runner.net.to(self.device)
+            self.split_runners[key] = runner
+            self._warm_up(model, runner)
+        return self.split_runners[key]
+
+    def _default_runner(self, model: str) -> SplitRunner:
         if model not in self.runners:
             if not MODEL_NAME.fullmatch(model):
                 raise PayloadRejectedError(RejectReason.MODEL_MISMATCH, f"{model[:80]!r} is not a model name")
@@ -148,7 +171,7 @@ class TailServer:
         if not ROBOT_ID.fullmatch(request.robot_id):
             why = f"{request.robot_id[:80]!r} is not a robot id (1-64 letters, digits, _, -)"
             raise PayloadRejectedError(RejectReason.ROBOT_ID, why)
-        runner = self.runner(request.model)
+        runner = self.runner(request.model, request.split)
         return runner.decode(request.fields, model=request.model, split=request.split)
 
     def _warm_up(self, model: str, runner: SplitRunner) -> None:
@@ -190,7 +213,7 @@ class TailServer:
         return self._finish(model, batch)
 
     def _finish(self, model: str, batch: list[TailRequest]) -> list[TailReply]:
-        runner = self.runners[model]  # screening loaded it
+        runner = self.runner(model, batch[0].split)  # screening loaded it
         decoded = [req.decoded for req in batch]
         if any(d is None for d in decoded):
             raise ValueError("only screened frames (TailServer.submit) can be finished")

@@ -23,7 +23,7 @@ from dvfo_core.runtime.lifecycle import UNCONFIGURED
 from dvfo_core.runtime.node_main import run_node
 from dvfo_core.runtime.params import ParamSpec
 from dvfo_core.runtime.port import Node, stamp_to_ns
-from dvfo_core.split.checkpoint_header import read_header, shipped_checkpoint
+from dvfo_core.split.checkpoint_header import read_header, shipped_checkpoint, shipped_checkpoints
 from dvfo_core.world.build import WorldSpec, build_world
 from dvfo_core.world.frame import ACTUATION_S, GapPolicy
 from dvfo_core.world.routes import INPUT
@@ -114,14 +114,15 @@ class GovernorNode:
         split = read_header(ckpt).split  # the checkpoint's metadata only: no torch in the governor
         spec = WorldSpec(p["device"], p["model"], split, p["power_mode"] or None, p["deadline_ms"] or None)
         self.world = build_world(spec)
-        # the head runs the plain model, the channel split at its checkpoint's split point and the
-        # image route (the model input to the cloud)
+        # the head runs the plain model, the image route (the model input to the cloud) and the
+        # channel split at its checkpoint's split point (with the shipped one: at every shipped one)
+        splits = {split, INPUT} | (set() if p["checkpoint"] else set(shipped_checkpoints(p["model"])))
         self.governor = Governor(
             self.world,
             p["method"],
             p["eta"],
             p["policy"],
-            runnable=lambda s, xi: s in (split, INPUT),
+            runnable=lambda s, xi: s in splits,
             shield=p["link_shield"],
         )
         self.device = _device(p, self.world)

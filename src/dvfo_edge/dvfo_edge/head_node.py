@@ -160,6 +160,15 @@ class Head:
         runner = SplitRunner.from_checkpoint(
             p["checkpoint"] or None, model=p["model"], encoding=p["encoding"]
         )
+        others = []  # the shipped checkpoints at the model's other split points (its own: only it)
+        if not p["checkpoint"]:
+            from dvfo_core.split.checkpoint_header import shipped_checkpoints
+
+            others = [
+                SplitRunner.from_checkpoint(path, encoding=p["encoding"])
+                for split, path in shipped_checkpoints(runner.model).items()
+                if split != runner.split
+            ]
         spec = WorldSpec(
             p["device"], runner.model, runner.split, p["power_mode"] or None, p["deadline_ms"] or None
         )
@@ -179,7 +188,7 @@ class Head:
         # with the configured trace as its prior (docs/link.md, "The link estimate")
         real_link = p["backend"] == "sysfs" or not p["shape_link"]
         estimator = LinkEstimator.from_trace(network.trace) if real_link else None
-        self.pipeline = EdgePipeline(runner, acct, p["cloud_timeout_ms"] / 1e3, estimator)
+        self.pipeline = EdgePipeline(runner, acct, p["cloud_timeout_ms"] / 1e3, estimator, others)
         top = world.twin_model.max_levels()
         self.action = FrameAction(top.cpu, top.gpu, top.emc, 0.0)  # until the governor speaks
         self.table = world.twin.table
@@ -189,9 +198,8 @@ class Head:
             # then starts when frames can be run, not while the model loads and they pile up
             image_type, image_topic = IMAGE_TRANSPORTS[p["image_transport"]]
             self.image_sub = self.node.subscribe(image_type, image_topic, self.on_image, p["qos.image"])
-        self.node.logger.info(
-            f"head: {runner.model} split at {runner.split}, {accounted}, link {p['link']}"
-        )
+        splits = ", ".join(self.pipeline.runners)
+        self.node.logger.info(f"head: {runner.model} split at {splits}, {accounted}, link {p['link']}")
 
     def on_deactivate(self) -> None:
         """Finish, edge-only, every frame still waiting for the cloud (payloads not yet sent included)."""
@@ -218,31 +226,31 @@ class Head:
     def on_action(self, msg: Any) -> None:
         """Adopt the governor's latest action (checked against the active frequency table).
 
-        The head runs the plain model (``xi = 0``), the channel split at its checkpoint's split
-        point and the image route (``split = "input"``: the model input to the cloud, which runs the
-        plain model); a split point it has no checkpoint for runs as the nearest share at its own
-        split, counted in /diagnostics.
+        The head runs the plain model (``xi = 0``), the channel split at every split point it has a
+        checkpoint for (with the shipped checkpoint: every shipped one of the model) and the image
+        route (``split = "input"``: the model input to the cloud, which runs the plain model); a
+        split point it has no checkpoint for runs as the nearest share at its default split,
+        counted in /diagnostics.
         """
         cpu, gpu, emc, xi = int(msg.cpu_level), int(msg.gpu_level), int(msg.emc_level), float(msg.xi)
         n_cpu, n_gpu, n_emc = self.table.shape
         if not (0 <= cpu < n_cpu and 0 <= gpu < n_gpu and 0 <= emc < n_emc) or not 0.0 <= xi <= 1.0:
             self.node.logger.warning(f"head: ignoring out-of-range action {cpu},{gpu},{emc},xi={xi}")
             return
-        split = str(msg.split)
-        own = self.pipeline.runner.split
+        split = str(msg.split) or self.pipeline.runner.split
         if xi > 0 and split == INPUT:
             self.action = FrameAction(cpu, gpu, emc, 1.0, INPUT)
         else:
-            if xi > 0 and split not in ("", own):
-                self.counts["routes_substituted"] += 1
-            self.action = FrameAction(cpu, gpu, emc, self._nearest_xi(xi), own)
+            if split not in self.pipeline.runners:
+                self.counts["routes_substituted"] += int(xi > 0)
+                split = self.pipeline.runner.split
+            self.action = FrameAction(cpu, gpu, emc, self._nearest_xi(xi, split), split)
         self.pipeline.acct.gap = GAP_POLICY.get(str(msg.method), GapPolicy.HOLD)
 
-    def _nearest_xi(self, xi: float) -> float:
+    def _nearest_xi(self, xi: float, split: str) -> float:
         if xi <= 0:
             return 0.0
-        own = self.world.routes.splits[self.pipeline.runner.split].xis
-        return min(own, key=lambda v: abs(v - xi))
+        return min(self.world.routes.splits[split].xis, key=lambda v: abs(v - xi))
 
     def cloud_up(self) -> bool:
         """Whether a tail is there to answer (on DDS both legs matched and settled, see
@@ -270,8 +278,7 @@ class Head:
         fm.header.stamp = msg.header.stamp
         fm.header.frame_id = msg.header.frame_id
         fm.robot_id, fm.frame_seq = self.p["robot_id"], started.seq
-        fm.model = self.pipeline.runner.model
-        fm.split = INPUT if self.action.split == INPUT else self.pipeline.runner.split
+        fm.model, fm.split = self.pipeline.runner.model, self.action.split
         fm.xi, fm.deadline_ms = self.action.xi, self.world.cost.deadline_s * 1e3
         for key, value in started.payload.to_msg_fields().items():
             setattr(fm, key, value)

@@ -13,6 +13,7 @@ else in the pickle is refused, so a hostile file cannot run code here either.
 
 from __future__ import annotations
 
+import functools
 import pickle
 import zipfile
 from collections import OrderedDict
@@ -101,6 +102,13 @@ def read_header(path: str | Path) -> CheckpointHeader:
     metrics = blob.get("metrics", {})
     metrics = dict(metrics) if isinstance(metrics, dict) else {}
     return CheckpointHeader(path, config, str(blob.get("weights_dtype", "fp32")), metrics)
+
+
+@functools.cache
+def shipped_checkpoints(model: str) -> dict[str, Path]:
+    """Every fine-tuned checkpoint shipped for ``model`` (``data/<model>_mnist*.pt``), by split point
+    (read once: the shipped files do not change while a process runs)."""
+    return {read_header(p).split: p for p in sorted(artifacts_dir().glob(f"{model}_mnist*.pt"))}
 
 
 def shipped_checkpoint(model: str) -> Path:
