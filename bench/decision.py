@@ -2,7 +2,8 @@
 
 This is what the governor node runs per frame (thinking-while-moving: while the previous frame
 executes). Measured on this CPU, single thread, after warm-up, over ``--n`` decisions with telemetry
-varying as on a real run (``numpy_decision``: telemetry update + observation + forward + argmax).
+varying as on a real run (``numpy_decision``: telemetry update + observation + the link shield's
+route mask + forward + argmax, what the governor node does per frame).
 For reference, the forward pass alone in numpy and the same network in torch (what running the
 stable-baselines3 model would cost, without its preprocessing) are timed too.
 
@@ -22,7 +23,9 @@ import numpy as np
 
 from dvfo_core.learning.observation import FrameTelemetry, ObservationBuilder
 from dvfo_core.learning.policy import Policy
+from dvfo_core.learning.shield import LinkShield
 from dvfo_core.paths import artifacts_dir
+from dvfo_core.world.build import WorldSpec, build_world
 
 
 def _default_policy() -> Path:
@@ -62,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     policy = Policy.load(path)
     meta = policy.meta
     builder = ObservationBuilder(meta.context, meta.table)
+    world = build_world(WorldSpec(meta.device, meta.model, meta.split, meta.power_mode))
+    shield = LinkShield(meta.table, world.routes, world.cost.deadline_s)
     rng = np.random.default_rng(0)
     t_ref_ms = meta.context.t_ref_s * 1e3
     tels = [
@@ -90,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         tel = tels[i % 256]
         t0 = time.perf_counter()
         builder.update(tel)
-        d = policy.act(builder.vector(0.5, action))
+        d = policy.act(builder.vector(0.5, action), shield.mask(tel.bandwidth_mbps, tel.rtt_ms))
         times.append(time.perf_counter() - t0)
         action = d.action
         fallbacks += d.safe_fallback
