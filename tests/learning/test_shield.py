@@ -89,3 +89,17 @@ def test_the_governor_applies_the_shield_to_the_routes_the_head_can_run(
         assert action.route_key[0] in ("local", "layer2")
         if action.xi > 0:
             assert _round_trip_s(nano, action.split, action.xi, mbps, 20.0) < nano.cost.deadline_s
+
+
+def test_with_the_shield_off_the_governor_leaves_the_choice_to_the_policy(
+    nano: World, scrambled: Policy, tmp_path
+) -> None:
+    path = scrambled.save(tmp_path / "scrambled.npz")
+    governor = Governor(nano, "dvfo", 0.5, str(path), shield=False)
+    late = 0
+    for _ in range(200):
+        governor.observe(FrameTelemetry(0.3, 20.0, 30.0, 25.0, 40.0, 2.0, 90.0, False))
+        action = governor.decide().action
+        if action.xi > 0:
+            late += _round_trip_s(nano, action.split, action.xi, 0.3, 20.0) >= nano.cost.deadline_s
+    assert late > 0  # the blind policy does send frames that cannot come back: the parameter matters
