@@ -23,8 +23,8 @@ def test_the_cloud_is_a_router_and_n_workers_each_in_its_own_namespace(certs: Pa
     assert commands["router"][-2:] == ["--listen", "tls/0.0.0.0:7447"]
     worker = commands["worker2"]
     assert "__ns:=/worker2" in worker and "offload.link:=zenoh" in worker
-    assert "offload.connect:=[tls/127.0.0.1:7447]" in worker, "local workers use the loopback address"
-    assert f"offload.certificate:={(certs / 'worker.pem').resolve()}" in worker
+    assert 'offload.connect:=["tls/127.0.0.1:7447"]' in worker, "local workers use the loopback address"
+    assert f'offload.certificate:="{(certs / "worker.pem").resolve()}"' in worker
 
 
 def test_a_worker_only_host_starts_no_router(certs: Path) -> None:
@@ -32,13 +32,13 @@ def test_a_worker_only_host_starts_no_router(certs: Path) -> None:
     plan = ZenohPlan(certs, connect="tls/10.0.0.5:7447", workers=2)
     commands = cloud_commands(plan, tail, tail.params, [])
     assert list(commands) == ["worker1", "worker2"]
-    assert "offload.connect:=[tls/10.0.0.5:7447]" in commands["worker1"]
+    assert 'offload.connect:=["tls/10.0.0.5:7447"]' in commands["worker1"]
 
 
 def test_the_head_gets_its_robot_id_and_certificate(certs: Path) -> None:
     args = head_args(ZenohPlan(certs, connect="tls/cloud:7447", robot_id="alpha"))
-    assert "robot_id:=alpha" in args and "offload.connect:=[tls/cloud:7447]" in args
-    assert f"offload.private_key:={(certs / 'robot-alpha-key.pem').resolve()}" in args
+    assert "robot_id:=alpha" in args and 'offload.connect:=["tls/cloud:7447"]' in args
+    assert f'offload.private_key:="{(certs / "robot-alpha-key.pem").resolve()}"' in args
 
 
 def test_local_endpoint_replaces_wildcard_addresses() -> None:

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,14 +31,19 @@ class ZenohPlan:
 
 
 def link_args(ident: Identity, endpoint: str) -> list[str]:
-    """``-p`` overrides putting a node's offload path on Zenoh with ``ident``'s files."""
+    """``-p`` overrides putting a node's offload path on Zenoh with ``ident``'s files.
+
+    Values are written as YAML (JSON-quoted strings): rcl parses ``-p`` values as YAML, and an
+    unquoted endpoint such as ``tls/127.0.0.1:7447`` in a flow list is not valid YAML to it.
+    """
     check_identity(ident)
+    quoted = json.dumps
     return [
         *("-p", "offload.link:=zenoh"),
-        *("-p", f"offload.connect:=[{endpoint}]"),
-        *("-p", f"offload.ca_certificate:={ident.ca.resolve()}"),
-        *("-p", f"offload.certificate:={ident.cert.resolve()}"),
-        *("-p", f"offload.private_key:={ident.key.resolve()}"),
+        *("-p", f"offload.connect:=[{quoted(endpoint)}]"),
+        *("-p", f"offload.ca_certificate:={quoted(str(ident.ca.resolve()))}"),
+        *("-p", f"offload.certificate:={quoted(str(ident.cert.resolve()))}"),
+        *("-p", f"offload.private_key:={quoted(str(ident.key.resolve()))}"),
     ]
 
 
