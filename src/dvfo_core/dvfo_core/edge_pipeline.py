@@ -148,10 +148,14 @@ class Accountant:
             return self.fallback(run.planned, waited_s, run.late_tail), None
         return run.planned, None
 
-    def rescue_s(self, action: FrameAction) -> float:
-        """The twin's time for the edge to finish a frame of ``action`` alone (the route's rescue)."""
+    def rescue(self, action: FrameAction) -> Any:
+        """The twin's stage of the edge finishing a frame of ``action`` alone (the route's rescue)."""
         route = self.world.routes.route(action.split, action.xi)
-        return float(self.world.twin.stage(route.rescue, action.levels).latency_s)
+        return self.world.twin.stage(route.rescue, action.levels)
+
+    def rescue_s(self, action: FrameAction) -> float:
+        """The twin's time for the edge to finish a frame of ``action`` alone."""
+        return float(self.rescue(action).latency_s)
 
     @property
     def deadline_s(self) -> float:
@@ -185,13 +189,11 @@ class Accountant:
         """The frame as it really went: the cloud never answered and the edge idled until ``waited_s``
         after the payload left. ``late_tail``: the edge then finished the frame alone (xi = 1: the
         route's rescue — the tail on every channel at a split, the plain model on the image route)."""
-        twin = self.world.twin
-        levels = out.action.levels
         remote_wait = max(0.0, waited_s - out.edge_tail_s)
-        idle_j = twin.idle(remote_wait, levels).energy_j if remote_wait > 0 else 0.0
+        idle_j = self.world.twin.idle(remote_wait, out.action.levels).energy_j if remote_wait > 0 else 0.0
         extra_s = extra_j = 0.0
         if late_tail:
-            late = twin.stage(self.world.routes.route(out.action.split, out.action.xi).rescue, levels)
+            late = self.rescue(out.action)
             extra_s, extra_j = late.latency_s, late.energy_j
         latency_s = out.head_s + max(out.edge_tail_s, waited_s) + extra_s
         compute_j = out.compute_energy_j + extra_j
@@ -312,6 +314,7 @@ class EdgePipeline:
         xi = action.xi if cloud_up else 0.0
         act = action if xi == action.xi else dataclasses.replace(action, xi=0.0)
         x = self.runner.preprocess(image)
+        runner = self.runners.get(act.split, self.runner)  # the default one: plain model, image route
         if act.xi == 0.0:  # the plain local model: no SCA, no partition, no codec
             head_out, payload, edge_logits = None, None, self.runner.plain(x)
             times.head_done = times.edge_done = time.perf_counter()
@@ -319,12 +322,11 @@ class EdgePipeline:
             head_out, payload, edge_logits = None, self.runner.encode_image(x), None
             times.head_done = times.edge_done = time.perf_counter()
         else:  # the channel split at the action's split point (its own checkpoint)
-            split_runner = self.runners.get(act.split, self.runner)
-            head_out = split_runner.head(x)
-            primary, secondary = split_runner.partition(head_out, act.xi)
-            payload = split_runner.encode_secondary(head_out, secondary)
+            head_out = runner.head(x)
+            primary, secondary = runner.partition(head_out, act.xi)
+            payload = runner.encode_secondary(head_out, secondary)
             times.head_done = time.perf_counter()
-            edge_logits = split_runner.edge_tail(head_out, primary)
+            edge_logits = runner.edge_tail(head_out, primary)
             times.edge_done = time.perf_counter()
         compute_ms = (times.edge_done - times.start) * 1e3
         nbytes = payload.nbytes if payload is not None else 0
@@ -348,7 +350,7 @@ class EdgePipeline:
             t_start + wait_s,
             payload,
             compute_ms,
-            self.runners.get(act.split, self.runner),
+            runner,
             x if head_out is None else None,
         )
         send_after = planned.head_s + planned.transmit_s if planned is not None else 0.0

@@ -219,13 +219,12 @@ class TailServer:
             raise ValueError("only screened frames (TailServer.submit) can be finished")
         start = time.monotonic()
         with torch.no_grad():
-            if batch[0].split == INPUT:  # the image route: the plain model on the camera image
-                logits = runner.cloud_plain(torch.stack([d.full() for d in decoded]).to(self.device))
-            elif len(decoded) == 1:
+            image_route = batch[0].split == INPUT  # the plain model on the camera image
+            if len(decoded) == 1 and not image_route:
                 logits = runner.cloud_tail(decoded[0])[None]
             else:
                 full = torch.stack([d.full() for d in decoded]).to(self.device)
-                logits = runner.net.tail(full)
+                logits = runner.cloud_plain(full) if image_route else runner.net.tail(full)
         compute_ms = (time.monotonic() - start) * 1e3
         self.batches += 1
         return [

@@ -196,10 +196,10 @@ class SplitRunner:
         """Cloud tail on the decoded secondary channels only (weights sliced)."""
         return self._tail_on(decoded.values, decoded.indices)
 
+    @torch.no_grad()
     def cloud_plain(self, images: torch.Tensor) -> torch.Tensor:
         """The plain model on decoded image-route inputs ``(B, 3, S, S)``: ``(B, classes)`` logits."""
-        with torch.no_grad():
-            return self.net.base(images)
+        return self.net.base(images)
 
     def fuse(
         self, edge_logits: torch.Tensor | None, cloud_logits: torch.Tensor | None, xi: float
