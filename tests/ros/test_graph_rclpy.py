@@ -28,7 +28,14 @@ IMAGES = "default:50"
 def _params(tmp_path: Path) -> Path:
     return write_params(
         tmp_path,
-        camera={"count": N, "rate_hz": 4.0, "qos": {"image": IMAGES}, "wait_for_subscribers": True},
+        # the monitor's label reader may be of the other vendor: a label written before it matched is lost
+        camera={
+            "count": N,
+            "rate_hz": 4.0,
+            "qos": {"image": IMAGES},
+            "wait_for_subscribers": True,
+            "wait_for_label_subscribers": True,
+        },
         # a time-out no answer takes on a loaded machine, no deadline guard (this VM is slower than
         # the modelled board) and no modelled link holding the feature maps: an offloaded frame
         # that falls back was then lost on one leg, and the test fails

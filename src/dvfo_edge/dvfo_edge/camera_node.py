@@ -52,6 +52,12 @@ PARAMS = [
         "publish only once a subscriber will receive the images (a match across DDS vendors counts"
         " once it has settled)",
     ),
+    ParamSpec(
+        "wait_for_label_subscribers",
+        False,
+        "also wait for a subscriber of /camera/ground_truth (an evaluation monitor that must not miss"
+        " the first labels)",
+    ),
     ParamSpec("qos.image", "sensor_data", "QoS preset of the image topic"),
 ]
 
@@ -123,7 +129,7 @@ class Camera:
         count = self.params["count"]
         if self.frames is None or self.exhausted or (count and self.published >= count):
             return
-        if self.params["wait_for_subscribers"] and self.node.subscriber_count(self.image_pub) == 0:
+        if not self.receivers_ready():
             return
         frame = next(self.frames, None)
         if frame is None:
@@ -140,6 +146,13 @@ class Camera:
             self.label_pub.publish(gt)
         self.image_pub.publish(image)
         self.published += 1
+
+    def receivers_ready(self) -> bool:
+        """Whether the subscribers the parameters say to wait for will receive what is published."""
+        p, count = self.params, self.node.subscriber_count
+        if p["wait_for_subscribers"] and count(self.image_pub) == 0:
+            return False
+        return not (p["wait_for_label_subscribers"] and count(self.label_pub) == 0)
 
     def status(self) -> Status:
         """Diagnostics: frames published, whether the source ended."""
