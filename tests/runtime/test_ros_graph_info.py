@@ -1,8 +1,12 @@
-"""DDS-adapter nodes announce themselves on ``ros_discovery_info`` as rmw does (Jazzy and later
-layout), which is how ROS 2 tools find nodes (tests/ros checks it against rclpy itself)."""
+"""DDS-adapter nodes announce themselves on ``ros_discovery_info`` as rmw does, which is how ROS 2
+tools find nodes (tests/ros checks it against rclpy itself): in the layout of Jazzy and later, or
+in Humble's where the robot's ROS 2 is Humble (``ROS_DISTRO=humble``, set by its setup script)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 
 from cyclonedds.core import Policy, Qos
@@ -11,6 +15,18 @@ from rosbags.typesys import Stores, get_typestore
 
 from dvfo_core.runtime.dds import DdsNode, dds_topic
 from dvfo_core.runtime.dds_graph import DISCOVERY_TOPIC, PARTICIPANT_INFO, announcer
+from dvfo_core.runtime.msgs import graph_store
+
+#: A process of a Humble robot: its announcement's wire bytes, as hex, with its GUIDs.
+HUMBLE_PROCESS = """
+from dvfo_core.runtime.dds import DdsNode
+from dvfo_core.runtime.dds_graph import announcer
+node = DdsNode("on_humble")
+pub = node.publisher("std_msgs/msg/String", "chatter")
+print(announcer(node.dp).message().serialize(use_version_2=False).hex())
+print(node.dp.guid.bytes.hex(), pub._writer.guid.bytes.hex())
+node.destroy()
+"""
 
 
 def _read_latest(node: DdsNode, timeout_s: float = 5.0) -> object:
@@ -52,3 +68,28 @@ def test_wire_bytes_are_ros_2_kilted_participant_entities_info(dds_domain: int) 
     reference = store.serialize_cdr(theirs, PARTICIPANT_INFO)
     assert ours[: len(reference)] == reference and len(ours) - len(reference) < 4  # Cyclone pads to 4
     node.destroy()
+
+
+def test_the_layout_follows_the_robots_ros_distro() -> None:
+    assert graph_store({"ROS_DISTRO": "humble"}) == Stores.ROS2_HUMBLE
+    for distro in ("jazzy", "kilted", "rolling", ""):
+        assert graph_store({"ROS_DISTRO": distro}) == Stores.ROS2_KILTED
+
+
+def test_on_humble_the_wire_bytes_are_humbles_with_24_byte_gids(dds_domain: int) -> None:
+    run = subprocess.run(
+        [sys.executable, "-c", HUMBLE_PROCESS], env={**os.environ, "ROS_DISTRO": "humble"},
+        capture_output=True, text=True, timeout=60,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    wire, guids = run.stdout.split()[0], run.stdout.split()[1:]
+    ours = bytes.fromhex(wire)
+    store = get_typestore(Stores.ROS2_HUMBLE)
+    theirs = store.deserialize_cdr(ours, PARTICIPANT_INFO)
+    participant, writer = (bytes.fromhex(g) for g in guids)
+    assert bytes(theirs.gid.data) == participant + bytes(8), "the GUID, then zeros, as Humble's RMWs fill it"
+    (entry,) = theirs.node_entities_info_seq
+    assert entry.node_name == "on_humble"
+    assert writer + bytes(8) in {bytes(g.data) for g in entry.writer_gid_seq}
+    reference = store.serialize_cdr(theirs, PARTICIPANT_INFO)
+    assert ours[: len(reference)] == reference and len(ours) - len(reference) < 4

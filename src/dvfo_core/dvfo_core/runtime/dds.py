@@ -3,7 +3,8 @@
 Topic ``/a/b`` is DDS topic ``rt/a/b``; type ``pkg/msg/Name`` is ``pkg::msg::dds_::Name_``; samples
 are plain XCDR1 final structs; endpoints advertise no XTypes type information (as
 ``rmw_cyclonedds_cpp``), so a real ROS 2 node on the same domain talks to these nodes.
-The domain comes from ``ROS_DOMAIN_ID``; ``CYCLONEDDS_URI`` wins over the shipped loopback file.
+The domain comes from ``ROS_DOMAIN_ID``; discovery from ROS 2's variables (``runtime/discovery.py``);
+``CYCLONEDDS_URI`` wins over both.
 
 Nodes created with ``intra_process=True`` (several nodes in one process: ``dvfo launch
 --container``) receive what is published in their own process as the message object itself, with
@@ -48,9 +49,8 @@ from cyclonedds.topic import Topic
 from cyclonedds.util import duration
 
 from dvfo_core.errors import ConfigError
-from dvfo_core.paths import config_dir
 from dvfo_core.runtime.dds_typeinfo import strip_type_information, type_information_restored
-from dvfo_core.runtime.discovery import LOOPBACK_CONFIG
+from dvfo_core.runtime.discovery import cyclone_uri
 from dvfo_core.runtime.lifecycle import ACTIVE, LifecycleMachine, Outcome
 from dvfo_core.runtime.matching import SettledCount
 from dvfo_core.runtime.msgs import dds_topic_name, from_cdr, message_class, normalize_type_name, to_cdr
@@ -74,13 +74,12 @@ def domain_id() -> int:
 
 
 def ensure_cyclone_config() -> str:
-    """Point Cyclone at the shipped loopback configuration unless ``CYCLONEDDS_URI`` is set."""
+    """Point Cyclone at the configuration ROS 2's discovery variables call for (the shipped
+    loopback file by default, :func:`~dvfo_core.runtime.discovery.cyclone_uri`) unless
+    ``CYCLONEDDS_URI`` is set."""
     uri = os.environ.get("CYCLONEDDS_URI")
     if not uri:
-        path = Path(config_dir()) / LOOPBACK_CONFIG
-        if not path.is_file():
-            raise ConfigError(f"{path} is missing and CYCLONEDDS_URI is not set")
-        uri = path.resolve().as_uri()
+        uri = cyclone_uri()
         os.environ["CYCLONEDDS_URI"] = uri
     return uri
 

@@ -6,7 +6,9 @@ GUID and, per node, the node's namespace, name and the GUIDs of its readers and 
 transient local, keep last 1, so late joiners get the latest). A node absent from it is "not found"
 to ``ros2 node list``, ``ros2 param`` and ``ros2 lifecycle``, and rclpy's
 ``get_node_names_and_namespaces()`` does not list it. A GUID is 16 bytes: the 12-byte prefix of the
-participant and the 4-byte entity id, what Cyclone's ``Entity.guid`` gives.
+participant and the 4-byte entity id, what Cyclone's ``Entity.guid`` gives; Humble's ``Gid`` holds
+24 bytes, the GUID then zeros, as Humble's RMWs fill it (the layout follows ``ROS_DISTRO``,
+:func:`dvfo_core.runtime.msgs.graph_store`).
 
 One :class:`GraphAnnouncer` per participant (process and domain) publishes the state of every
 DDS-adapter node of the process; nodes call :meth:`GraphAnnouncer.update` whenever they create or
@@ -33,10 +35,13 @@ _announcers: dict[int, GraphAnnouncer] = {}
 
 
 def gid(entity: Any) -> Any:
-    """``rmw_dds_common/msg/Gid`` of a Cyclone entity (its 16-byte GUID)."""
-    from dvfo_core.runtime.msgs import message_class
+    """``rmw_dds_common/msg/Gid`` of a Cyclone entity: its 16-byte GUID, zero-padded to the
+    layout's size (24 bytes in Humble's)."""
+    from dvfo_core.runtime.msgs import message_class, typestore
 
-    return message_class("rmw_dds_common/msg/Gid")(data=list(entity.guid.bytes))
+    _consts, ((_name, (_array, (_char, size))),) = typestore().fielddefs["rmw_dds_common/msg/Gid"]
+    guid = entity.guid.bytes
+    return message_class("rmw_dds_common/msg/Gid")(data=list(guid) + [0] * (size - len(guid)))
 
 
 class GraphAnnouncer:

@@ -15,7 +15,9 @@ Two views of the same definitions:
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -35,8 +37,10 @@ from dvfo_core.paths import msg_dir
 
 #: The ROS 2 distribution whose standard definitions we speak (Humble is the Jetson LTS target).
 ROS_DISTRO_STORE = Stores.ROS2_HUMBLE
-#: ``ros_discovery_info`` (how ROS 2 tools find nodes) in the layout of Jazzy and later, which
-#: Kilted speaks: a 16-byte ``Gid`` (Humble's had 24 bytes).
+#: ``ros_discovery_info`` (how ROS 2 tools find nodes) has two layouts under one type name: Humble's
+#: ``Gid`` has 24 bytes, Jazzy and later (Kilted's) 16. ``ROS_DISTRO``, which every ROS 2 setup
+#: script sets, picks the robot's (:func:`graph_store`); without it, Jazzy's and later.
+GRAPH_STORES = {"humble": Stores.ROS2_HUMBLE}
 GRAPH_STORE = Stores.ROS2_KILTED
 GRAPH_TYPES = (
     "rmw_dds_common/msg/Gid",
@@ -173,13 +177,19 @@ def service_definitions() -> dict[str, Any]:
     return defs
 
 
+def graph_store(environ: Mapping[str, str] = os.environ) -> Stores:
+    """The rosbags store whose layout of the ROS graph's own types (``GRAPH_TYPES``) the robot's
+    ROS 2 speaks: ``ROS_DISTRO=humble`` -> Humble's, anything else -> Jazzy's and later."""
+    return GRAPH_STORES.get(environ.get("ROS_DISTRO", "").strip().lower(), GRAPH_STORE)
+
+
 @cache
 def typestore() -> Typestore:
     """The rosbags typestore: ROS 2 standard messages plus ``dvfo_msgs`` from their ``.msg`` files
     (and the wrapper types of the parameter and lifecycle services the DDS adapter answers)."""
     store = get_typestore(ROS_DISTRO_STORE)
-    graph = get_typestore(GRAPH_STORE).fielddefs
-    for key in GRAPH_TYPES:  # the ROS graph's own types as Jazzy and later have them
+    graph = get_typestore(graph_store()).fielddefs
+    for key in GRAPH_TYPES:  # the ROS graph's own types in the robot's distribution's layout
         store.fielddefs[key] = graph[key]
     store.register(load_definitions(msg_dir()))
     store.register(service_definitions())

@@ -54,7 +54,7 @@ def init_rclpy(args: Sequence[str] | None = None) -> None:
     if chosen:
         rclpy.logging.get_logger("dvfo").info(
             f"ROS_AUTOMATIC_DISCOVERY_RANGE={chosen} (as the DDS adapter's loopback default; "
-            "set it to SUBNET, and CYCLONEDDS_URI for DDS-adapter nodes, to reach other machines)"
+            "set it to SUBNET, for the nodes of both runtimes, to reach other machines)"
         )
 
 
