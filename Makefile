@@ -14,7 +14,7 @@ ROS_BIN := $(ROS_VENV)/bin
 ROS_STAMP := $(ROS_VENV)/.dvfo-ros-installed
 COLCON_BASE := $(ROS_VENV)/colcon
 
-.PHONY: setup setup-ros demo test test-fast test-slow test-ros test-fast-then-ros lint bench clean
+.PHONY: setup setup-ros setup-net demo test test-fast test-slow test-ros test-fast-then-ros lint bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt src/dvfo_core/setup.py src/dvfo_edge/setup.py src/dvfo_cloud/setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,13 @@ $(ROS_STAMP): requirements.txt requirements-dev.txt requirements-ros.txt tools/r
 
 setup-ros: $(ROS_STAMP)
 
+# The fault lab's loss faults (tests/link/test_faults.py) drop packets with nft (Debian's nftables);
+# the lab needs root already (network namespaces), so root installs it here when it is missing.
+setup-net:
+	@command -v nft >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nftables >/dev/null; } || \
+		{ echo "make setup-net: the fault lab needs root and nft (apt-get install nftables)" >&2; exit 1; }
+
 demo: setup
 	$(BIN)/dvfo demo
 
@@ -71,7 +78,7 @@ TEST_JOBS ?= 2
 SUBMAKE := $(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target
 
 test:
-	$(SUBMAKE) setup setup-ros
+	$(SUBMAKE) setup setup-ros setup-net
 	$(SUBMAKE) lint
 	$(SUBMAKE) test-slow test-fast-then-ros
 

@@ -1,5 +1,6 @@
 """Faults on the robot's link, inside a network namespace the test makes (tests/link/fault_lab.py):
-a rate limit, added delay, the link cut, the router restarted. Through each the robot answers every
+a rate limit, 10 % packet loss (nft, installed by ``make setup-net``), added delay, the link cut,
+the router restarted. Through each the robot answers every
 frame (finishing locally what the cloud cannot), none twice; offloading resumes once the fault is
 healed; and the telemetry's link estimate, measured from the robot's own transfers, shows the fault.
 
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.slow
 LAB = Path(__file__).with_name("fault_lab.py")
 #: harsher than the issue's 0.5 Mbps and 200 ms (bench/faults.py runs those): the signal must stand
 #: out of the timing noise of a loaded 2-core machine, where a frame's own scheduling varies by 100s of ms
-FAULTS = "cap:0.1,delay:500,cut:5,router"
+FAULTS = "cap:0.1,loss:10,delay:500,cut:5,router"
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +62,13 @@ def test_a_cut_link_or_a_dead_router_is_survived_by_finishing_frames_locally(
 ) -> None:
     for fault in ("cut:5", "router"):
         assert rows[fault]["fallbacks"] > 0 and rows[fault]["frames"] > 0, rows[fault]
+
+
+def test_under_ten_percent_loss_tcp_retransmits_and_offloading_goes_on(
+    rows: dict[str, dict[str, Any]],
+) -> None:
+    loss = rows["loss:10"]
+    assert loss["frames"] > 0 and loss["offloaded"] >= loss["frames"] / 2, loss
 
 
 def test_the_link_estimate_shows_a_rate_limit_and_its_end(rows: dict[str, dict[str, Any]]) -> None:
