@@ -14,7 +14,7 @@ ROS_BIN := $(ROS_VENV)/bin
 ROS_STAMP := $(ROS_VENV)/.dvfo-ros-installed
 COLCON_BASE := $(ROS_VENV)/colcon
 
-.PHONY: setup setup-ros setup-net demo test test-fast test-slow test-ros test-fast-then-ros lint bench clean
+.PHONY: setup setup-ros setup-system demo test test-fast test-slow test-ros test-fast-then-ros lint bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt src/dvfo_core/setup.py src/dvfo_edge/setup.py src/dvfo_cloud/setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -47,12 +47,15 @@ $(ROS_STAMP): requirements.txt requirements-dev.txt requirements-ros.txt tools/r
 
 setup-ros: $(ROS_STAMP)
 
-# The fault lab's loss faults (tests/link/test_faults.py) drop packets with nft (Debian's nftables);
-# the lab needs root already (network namespaces), so root installs it here when it is missing.
-setup-net:
-	@command -v nft >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nftables >/dev/null; } || \
-		{ echo "make setup-net: the fault lab needs root and nft (apt-get install nftables)" >&2; exit 1; }
+# Debian packages the tests need, installed as root when missing: nft (nftables) for the fault
+# lab's packet loss (tests/link/test_faults.py; the lab needs root already, for network
+# namespaces), and cv_bridge (no wheel; Debian's python3-cv-bridge, for the system Python) to check
+# the image conversion against it (tests/core/test_cv_bridge.py).
+setup-system:
+	@{ command -v nft >/dev/null && /usr/bin/python3 -c "import cv_bridge" 2>/dev/null; } || \
+		{ [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nftables python3-cv-bridge >/dev/null; } || \
+		{ echo "make setup-system: needs root and apt-get (apt-get install nftables python3-cv-bridge)" >&2; exit 1; }
 
 demo: setup
 	$(BIN)/dvfo demo
@@ -60,10 +63,10 @@ demo: setup
 lint: setup
 	$(BIN)/ruff check .
 
-test-fast: setup
+test-fast: setup setup-system
 	$(BIN)/pytest $(PYTEST_FLAGS) -m "not slow"
 
-test-slow: setup
+test-slow: setup setup-system
 	$(BIN)/pytest $(PYTEST_FLAGS) -m slow || [ $$? -eq 5 ]  # 5: no slow test collected
 
 # tests/ros: the nodes under real rclpy (collected only where rclpy imports, i.e. in $(ROS_VENV))
@@ -78,7 +81,7 @@ TEST_JOBS ?= 2
 SUBMAKE := $(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target
 
 test:
-	$(SUBMAKE) setup setup-ros setup-net
+	$(SUBMAKE) setup setup-ros setup-system
 	$(SUBMAKE) lint
 	$(SUBMAKE) test-slow test-fast-then-ros
 

@@ -7,11 +7,9 @@ encodings, ``imdecode`` for compressed images.
 from __future__ import annotations
 
 import array
-import sys
-import types
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import cv2
 import numpy as np
@@ -309,61 +307,3 @@ def test_msg_to_rgb_reads_raw_and_compressed_messages() -> None:
     png, fmt = compress(rgb, "png")
     np.testing.assert_array_equal(msg_to_rgb(raw), rgb)
     np.testing.assert_array_equal(msg_to_rgb(compressed_msg(png, fmt)), rgb)
-
-
-# -- cv_bridge, where a ROS 2 install provides it ---------------------------------------------
-class FakeBridge:
-    """Stands in for ``cv_bridge.CvBridge`` (no wheel exists to install the real one here)."""
-
-    calls: ClassVar[list[tuple[str, str]]] = []
-    fail = False
-
-    def imgmsg_to_cv2(self, msg: Any, desired_encoding: str = "passthrough") -> np.ndarray:
-        FakeBridge.calls.append(("imgmsg_to_cv2", desired_encoding))
-        if FakeBridge.fail:
-            raise RuntimeError("CvBridgeError: conversion not supported")
-        return np.full((int(msg.height), int(msg.width), 3), 7, np.uint8)
-
-    def compressed_imgmsg_to_cv2(self, msg: Any, desired_encoding: str = "passthrough") -> np.ndarray:
-        FakeBridge.calls.append(("compressed_imgmsg_to_cv2", desired_encoding))
-        if FakeBridge.fail:
-            raise RuntimeError("CvBridgeError: conversion not supported")
-        return np.full((2, 2, 3), 9, np.uint8)
-
-
-@pytest.fixture
-def fake_cv_bridge(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[FakeBridge]]:
-    module = types.ModuleType("cv_bridge")
-    module.CvBridge = FakeBridge  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "cv_bridge", module)
-    FakeBridge.calls, FakeBridge.fail = [], False
-    images.cv_bridge.cache_clear()
-    yield FakeBridge
-    images.cv_bridge.cache_clear()
-
-
-def test_cv_bridge_converts_when_it_imports(fake_cv_bridge: type[FakeBridge]) -> None:
-    pixels = random_pixels("yuv422")
-    assert (image_from_msg(raw_msg(pixels, "yuv422")) == 7).all()
-    png, fmt = compress(smooth_rgb(), "png")
-    assert (image_from_compressed(compressed_msg(png, fmt)) == 9).all()
-    assert fake_cv_bridge.calls == [("imgmsg_to_cv2", "rgb8"), ("compressed_imgmsg_to_cv2", "rgb8")]
-
-
-def test_what_cv_bridge_refuses_or_does_not_name_is_converted_here(fake_cv_bridge: type[FakeBridge]) -> None:
-    pixels = random_pixels("yuv422")
-    np.testing.assert_array_equal(image_from_msg(raw_msg(pixels, "uyvy")), reference(pixels, "uyvy"))
-    assert fake_cv_bridge.calls == [], "uyvy is not a sensor_msgs encoding: cv_bridge is not asked"
-    fake_cv_bridge.fail = True
-    np.testing.assert_array_equal(image_from_msg(raw_msg(pixels, "yuv422")), reference(pixels, "yuv422"))
-    rgb = smooth_rgb()
-    png, fmt = compress(rgb, "png")
-    np.testing.assert_array_equal(image_from_compressed(compressed_msg(png, fmt)), rgb)
-
-
-def test_malformed_images_fail_before_cv_bridge_sees_them(fake_cv_bridge: type[FakeBridge]) -> None:
-    msg = raw_msg(random_pixels("rgb8"), "rgb8")
-    msg.step = 1
-    with pytest.raises(ImageError, match="shorter than a row"):
-        image_from_msg(msg)
-    assert fake_cv_bridge.calls == []

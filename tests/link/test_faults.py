@@ -1,5 +1,5 @@
 """Faults on the robot's link, inside a network namespace the test makes (tests/link/fault_lab.py):
-a rate limit, 10 % packet loss (nft, installed by ``make setup-net``), added delay, the link cut,
+a rate limit, 10 % packet loss (nft, installed by ``make setup-system``), added delay, the link cut,
 the router restarted. Through each the robot answers every
 frame (finishing locally what the cloud cannot), none twice; offloading resumes once the fault is
 healed; and the telemetry's link estimate, measured from the robot's own transfers, shows the fault.
