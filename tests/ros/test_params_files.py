@@ -52,3 +52,17 @@ def test_rcl_reads_every_value_of_a_shipped_parameter_file(path: Path) -> None:
             assert got == {k: (list(v) if isinstance(v, list) else v) for k, v in expected.items()}
     finally:
         rclpy.shutdown(context=context)
+
+
+def test_an_rclpy_node_names_the_parameters_it_was_given_but_does_not_declare(tmp_path: Path) -> None:
+    from dvfo_core.runtime.params import ParamSpec
+    from dvfo_core.runtime.ros import RosNode
+
+    typo = tmp_path / "camera.yaml"
+    typo.write_text("camera_typo_check:\n  ros__parameters:\n    rate_hz: 5.0\n    rate_hertz: 5.0\n")
+    node = RosNode("camera_typo_check", args=["--ros-args", "--params-file", str(typo), "-p", "colour:=red"])
+    try:
+        assert node.declare(ParamSpec("rate_hz", 10.0, "frames per second")) == 5.0
+        assert node.undeclared_parameters() == ["colour", "rate_hertz"]
+    finally:
+        node.destroy()

@@ -335,6 +335,9 @@ class DdsNode(Node):
     def declare(self, spec: ParamSpec) -> ParamValue:
         return self._params.declare(spec)
 
+    def undeclared_parameters(self) -> list[str]:
+        return self._params.undeclared_overrides()
+
     def param(self, name: str) -> ParamValue:
         return self._params.get(name)
 

@@ -102,6 +102,9 @@ def bring_up(node: Node, build: Callable[[Node], ManagedLogic]) -> bool:
     raises :class:`DvfoError` on a bad parameter."""
     autostart = node.declare(AUTOSTART)
     node.manage(build(node))
+    unknown = node.undeclared_parameters()
+    if unknown:
+        node.logger.warning(f"{node.name}: ignoring parameters it does not declare: {', '.join(unknown)}")
     if autostart:
         for transition in ("configure", "activate"):
             if not node.change_state(transition):

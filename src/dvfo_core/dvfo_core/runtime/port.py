@@ -86,6 +86,11 @@ class Node(ABC):
         return {spec.name: self.declare(spec) for spec in specs}
 
     @abstractmethod
+    def undeclared_parameters(self) -> list[str]:
+        """Parameters given to this node (file or command line) that it never declared: ignored,
+        and most likely a typo or a line under the wrong node."""
+
+    @abstractmethod
     def param(self, name: str) -> ParamValue:
         """The current value of a declared parameter."""
 

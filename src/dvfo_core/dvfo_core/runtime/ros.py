@@ -222,6 +222,10 @@ class RosNode(Node):
         self._values[spec.name] = value
         return value
 
+    def undeclared_parameters(self) -> list[str]:
+        # rclpy keeps the overrides rcl parsed for this node (file and -p) beside its parameters
+        return sorted(set(self._node._parameter_overrides) - set(self._node._parameters))
+
     def param(self, name: str) -> ParamValue:
         if name not in self._values:
             raise ParameterError(f"parameter {self.name}.{name} is not declared")
