@@ -46,6 +46,13 @@ PARAMS = [
     ParamSpec("model", "resnet18", "torchvision model name of the fine-tuned checkpoint"),
     ParamSpec("checkpoint", "", "checkpoint file (empty: the one shipped for the model)"),
     ParamSpec("encoding", "int8+zstd", "codec of the offloaded channels"),
+    ParamSpec(
+        "torch_threads",
+        1,
+        "torch's CPU threads in this process (0: torch's default, one per core); the robot's other"
+        " nodes share those cores, and more threads than free cores slow every frame",
+        min=0,
+    ),
     ParamSpec("robot_id", "robot", "sender key the tail answers to"),
     ParamSpec("device", "jetson-nano", "board profile (the twin's; on sysfs: for the total rail)"),
     ParamSpec("power_mode", "", "nvpmodel power mode (empty: the board's default)"),
@@ -157,6 +164,10 @@ class Head:
         from dvfo_core.split.runner import SplitRunner
 
         p = self.p
+        if p["torch_threads"]:
+            import torch
+
+            torch.set_num_threads(p["torch_threads"])
         runner = SplitRunner.from_checkpoint(
             p["checkpoint"] or None, model=p["model"], encoding=p["encoding"]
         )
