@@ -183,7 +183,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="shorter runs (CI smoke run)")
     parser.add_argument("--json", type=Path, help="also write the JSON report here")
     parser.add_argument("--robots", type=int, default=16, help="simulated robots (at least 16 for the issue)")
-    parser.add_argument("--rate", type=float, default=30.0, help="camera rate of each robot, Hz")
+    parser.add_argument("--rate", type=float, default=60.0, help="camera rate of each robot, Hz")
     parser.add_argument("--window", type=int, default=4, help="frames a robot keeps in flight at most")
     parser.add_argument("--workers", default="1,2,4", help="worker counts to measure, comma-separated")
     args = parser.parse_args()
