@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
+from xml.sax.saxutils import quoteattr
 
 from dvfo_core.errors import ConfigError
 from dvfo_core.paths import config_dir
@@ -91,7 +92,7 @@ def cyclone_uri(environ: Mapping[str, str] = os.environ) -> str:
         if not peers:  # OFF alone: nothing beyond this machine's loopback
             general = '<Interfaces><NetworkInterface address="127.0.0.1"/></Interfaces>' + general
     asked = (["localhost"] if scope == "LOCALHOST" else []) + peers
-    discovery = "".join(f'<Peer address="{p}"/>' for p in asked)
+    discovery = "".join(f"<Peer address={quoteattr(p)}/>" for p in asked)
     if discovery:
         discovery = (
             "<ParticipantIndex>auto</ParticipantIndex><MaxAutoParticipantIndex>60</MaxAutoParticipantIndex>"
