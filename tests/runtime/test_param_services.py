@@ -1,4 +1,5 @@
-"""ROS 2 parameter services over the DDS adapter: what `ros2 param get/set` does, validated."""
+"""ROS 2 parameter services over the DDS adapter: what `ros2 param get/set/list/describe` do, validated,
+with rclpy's semantics (tests/ros/test_param_parity.py holds the two runtimes to the same answers)."""
 
 from __future__ import annotations
 
@@ -67,3 +68,50 @@ def test_get_and_set_through_the_services(running_node) -> None:
 def test_absent_node_is_one_clear_error(dds_domain: int) -> None:
     with pytest.raises(ConfigError, match="node 'ghost' is not running"):
         ParameterClient("ghost", timeout_s=0.5).get("eta")
+
+
+@pytest.fixture
+def nested_node(dds_domain: int):
+    node = DdsNode("camera")
+    node.declare_all(
+        [
+            ParamSpec("rate_hz", 10.0, "frames per second", min=0.1, max=1000.0),
+            ParamSpec("qos.image", "sensor_data", "QoS preset of the image topic"),
+            ParamSpec("compressed.format", "jpeg", "codec", choices=["jpeg", "png"]),
+            ParamSpec("compressed.jpeg.quality", 90, "JPEG quality", read_only=True),
+        ]
+    )
+    executor = Executor([node])
+    thread = threading.Thread(target=executor.spin, daemon=True)
+    thread.start()
+    yield node
+    executor.stop()
+    thread.join(timeout=2)
+
+
+def test_list_answers_names_and_prefixes_by_depth_as_rclpy_does(nested_node: DdsNode) -> None:
+    client = ParameterClient("camera", timeout_s=10)
+    names = ["rate_hz", "qos.image", "compressed.format", "compressed.jpeg.quality"]
+    everything = (names, ["qos", "compressed", "compressed.jpeg"])
+    assert client.list_names() == everything, "no prefix, depth 0: every level"
+    assert client.list_names([], 1) == (["rate_hz"], [])
+    assert client.list_names([], 2) == (names[:3], ["qos", "compressed"])
+    assert client.list_names(["compressed"], 0) == (names[2:], ["compressed", "compressed.jpeg"])
+    assert client.list_names(["compressed"], 1) == (["compressed.format"], ["compressed"])
+    assert client.list_names(["rate_hz", "nope"], 0) == (["rate_hz"], [])
+
+
+def test_describe_and_types_say_what_is_declared_and_nothing_for_an_unknown_name(
+    nested_node: DdsNode,
+) -> None:
+    client = ParameterClient("camera", timeout_s=10)
+    rate, fmt, quality = client.describe(["rate_hz", "compressed.format", "compressed.jpeg.quality"])
+    assert (rate.name, rate.type, rate.description, rate.additional_constraints, rate.read_only) == (
+        "rate_hz", 3, "frames per second", "min 0.1; max 1000.0", False
+    )
+    assert (fmt.type, fmt.additional_constraints) == (4, "one of jpeg, png")
+    assert (quality.type, quality.read_only) == (2, True)
+    assert client.types(["rate_hz", "qos.image", "compressed.jpeg.quality"]) == [3, 4, 2]
+    # rclpy's semantics: one undeclared name and the whole answer is empty
+    assert client.describe(["rate_hz", "nope"]) == [] and client.types(["nope"]) == []
+    assert client.get("nope") is None

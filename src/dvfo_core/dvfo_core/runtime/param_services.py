@@ -1,28 +1,43 @@
-"""ROS 2 parameter services on the DDS adapter: what ``ros2 param get/set`` call, on the same wire.
+"""ROS 2 parameter services on the DDS adapter: what ``ros2 param`` calls, on the same wire.
 
-Each DDS node answers ``rcl_interfaces/srv/GetParameters`` and ``SetParameters`` as
-``<node>/get_parameters`` and ``<node>/set_parameters`` (:mod:`dvfo_core.runtime.services`).
-Values are validated by the node's declared :class:`ParamSpec`, exactly as
+Each DDS node answers ``rcl_interfaces/srv/GetParameters``, ``SetParameters``, ``ListParameters``,
+``DescribeParameters`` and ``GetParameterTypes`` as ``<node>/get_parameters`` and so on
+(:mod:`dvfo_core.runtime.services`), with rclpy's semantics: a request naming any parameter the
+node has not declared is answered with an empty list (get, describe, types); set answers each
+parameter on its own. Values are validated by the node's declared :class:`ParamSpec`, exactly as
 under rclpy. :class:`ParameterClient` is the other side (``dvfo param``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from dvfo_core.errors import ConfigError, DvfoError
 from dvfo_core.runtime.dds import DdsNode
 from dvfo_core.runtime.msgs import message_class
+from dvfo_core.runtime.params import (
+    BOOL,
+    BOOL_ARRAY,
+    DOUBLE,
+    DOUBLE_ARRAY,
+    INTEGER,
+    INTEGER_ARRAY,
+    STRING,
+    STRING_ARRAY,
+    Descriptor,
+    ParameterError,
+    list_parameter_names,
+)
 from dvfo_core.runtime.services import ServiceClient, ServiceServer
 
 SERVICES = {
     "get_parameters": "rcl_interfaces/srv/GetParameters",
     "set_parameters": "rcl_interfaces/srv/SetParameters",
+    "list_parameters": "rcl_interfaces/srv/ListParameters",
+    "describe_parameters": "rcl_interfaces/srv/DescribeParameters",
+    "get_parameter_types": "rcl_interfaces/srv/GetParameterTypes",
 }
-NOT_SET, BOOL, INTEGER, DOUBLE, STRING = 0, 1, 2, 3, 4
-BOOL_ARRAY, INTEGER_ARRAY, DOUBLE_ARRAY, STRING_ARRAY = 6, 7, 8, 9
-
-
 def to_parameter_value(value: Any) -> Any:
     """A Python value as ``rcl_interfaces/ParameterValue``."""
     pv = message_class("rcl_interfaces/msg/ParameterValue")()
@@ -67,23 +82,29 @@ def from_parameter_value(pv: Any) -> Any:
 
 
 class ParameterServer:
-    """Answers ``get_parameters`` and ``set_parameters`` for one DDS node."""
+    """Answers the five parameter services of one DDS node."""
 
     def __init__(self, node: DdsNode) -> None:
         self.node = node
+        handlers = {
+            "get_parameters": self._get,
+            "set_parameters": self._set,
+            "list_parameters": self._list,
+            "describe_parameters": self._describe,
+            "get_parameter_types": self._types,
+        }
         self.servers = [
-            ServiceServer(node, "get_parameters", SERVICES["get_parameters"], self._get),
-            ServiceServer(node, "set_parameters", SERVICES["set_parameters"], self._set),
+            ServiceServer(node, name, SERVICES[name], handler) for name, handler in handlers.items()
         ]
 
+    def _declared(self, names: Any) -> list[str] | None:
+        """``names`` as strings, or None when one of them is not declared (rclpy then answers [])."""
+        names = [str(n) for n in names]
+        return names if all(n in self.node.parameters.specs for n in names) else None
+
     def _get(self, request: Any) -> dict[str, Any]:
-        values = []
-        for name in request.names:
-            try:
-                values.append(to_parameter_value(self.node.param(str(name))))
-            except DvfoError:
-                values.append(message_class("rcl_interfaces/msg/ParameterValue")())  # NOT_SET
-        return {"values": values}
+        names = self._declared(request.names)
+        return {"values": [to_parameter_value(self.node.param(n)) for n in names or []]}
 
     def _set(self, request: Any) -> dict[str, Any]:
         result_cls = message_class("rcl_interfaces/msg/SetParametersResult")
@@ -95,6 +116,35 @@ class ParameterServer:
             except DvfoError as exc:
                 results.append(result_cls(successful=False, reason=str(exc)))
         return {"results": results}
+
+    def _list(self, request: Any) -> dict[str, Any]:
+        result = message_class("rcl_interfaces/msg/ListParametersResult")()
+        try:
+            prefixes = [str(p) for p in request.prefixes]
+            result.names, result.prefixes = list_parameter_names(
+                list(self.node.parameters.specs), prefixes, int(request.depth)
+            )
+        except ParameterError:
+            pass  # rclpy answers an empty result too
+        return {"result": result}
+
+    def _describe(self, request: Any) -> dict[str, Any]:
+        names = self._declared(request.names)
+        return {"descriptors": [self._descriptor(n) for n in names or []]}
+
+    def _descriptor(self, name: str) -> Any:
+        spec = self.node.parameters.specs[name]
+        return message_class("rcl_interfaces/msg/ParameterDescriptor")(
+            name=name,
+            type=to_parameter_value(self.node.param(name)).type,
+            description=spec.description,
+            additional_constraints=spec.constraints,
+            read_only=spec.read_only,
+        )
+
+    def _types(self, request: Any) -> dict[str, Any]:
+        names = self._declared(request.names)
+        return {"types": [to_parameter_value(self.node.param(n)).type for n in names or []]}
 
 
 class ParameterClient:
@@ -108,10 +158,25 @@ class ParameterClient:
 
     def get(self, name: str) -> Any:
         """The value of ``name`` (None when the node has no such parameter)."""
-        return from_parameter_value(self.clients["get_parameters"].call(names=[name]).values[0])
+        values = self.clients["get_parameters"].call(names=[name]).values
+        return from_parameter_value(values[0]) if len(values) else None
 
     def set(self, name: str, value: Any) -> tuple[bool, str]:
         """Set ``name``; returns ``(successful, reason)``."""
         param = message_class("rcl_interfaces/msg/Parameter")(name=name, value=to_parameter_value(value))
         result = self.clients["set_parameters"].call(parameters=[param]).results[0]
         return bool(result.successful), str(result.reason)
+
+    def list_names(self, prefixes: Sequence[str] = (), depth: int = 0) -> tuple[list[str], list[str]]:
+        """``(names, prefixes)`` of the node's parameters (depth 0: every level)."""
+        result = self.clients["list_parameters"].call(prefixes=list(prefixes), depth=depth).result
+        return [str(n) for n in result.names], [str(p) for p in result.prefixes]
+
+    def describe(self, names: Sequence[str]) -> list[Descriptor]:
+        """The descriptors of ``names`` ([] when one of them is not declared)."""
+        reply = self.clients["describe_parameters"].call(names=list(names))
+        return [Descriptor.of(d) for d in reply.descriptors]
+
+    def types(self, names: Sequence[str]) -> list[int]:
+        """The ``rcl_interfaces/ParameterType`` codes of ``names`` ([] when one is not declared)."""
+        return [int(t) for t in self.clients["get_parameter_types"].call(names=list(names)).types]

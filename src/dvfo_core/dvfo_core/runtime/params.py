@@ -46,6 +46,18 @@ class ParamSpec:
         """``bool``, ``int``, ``float``, ``str`` or ``list`` (from the default)."""
         return type(self.default).__name__
 
+    @property
+    def constraints(self) -> str:
+        """Choices and range in words: the descriptor's ``additional_constraints`` on both runtimes."""
+        parts = []
+        if self.choices is not None:
+            parts.append("one of " + ", ".join(map(str, self.choices)))
+        if self.min is not None:
+            parts.append(f"min {self.min}")
+        if self.max is not None:
+            parts.append(f"max {self.max}")
+        return "; ".join(parts)
+
     def validate(self, value: Any, node: str = "") -> ParamValue:
         """Return ``value`` coerced to the declared type, or raise :class:`ParameterError`."""
         where = f"{node}.{self.name}" if node else self.name
@@ -85,6 +97,72 @@ def _coerce(value: Any, default: ParamValue, where: str) -> ParamValue:
     raise ParameterError(
         f"parameter {where}: expected {kind.__name__}, got {type(value).__name__} {value!r}"
     )
+
+
+def list_parameter_names(
+    names: Sequence[str], prefixes: Sequence[str], depth: int
+) -> tuple[list[str], list[str]]:
+    """``(names, prefixes)`` that ``rcl_interfaces/srv/ListParameters`` answers for the declared
+    ``names`` (in declaration order), as rclpy's ``Node.list_parameters`` does: no prefixes and
+    depth 0 (recursive) list all; otherwise a name is listed when it has fewer than ``depth`` dots
+    (no prefixes) or equals a prefix or lies under one within ``depth`` levels. ``prefixes`` of the
+    answer: the part before the last dot of each listed name, once each."""
+    if depth < 0:
+        raise ParameterError("the depth must be greater than or equal to zero")
+    shallow = lambda s: s.count(".") < depth  # noqa: E731
+    listed: list[str] = []
+    parents: list[str] = []
+    for name in names:
+        if prefixes or depth:
+            under = any(
+                name == p or (name.startswith(p + ".") and (depth == 0 or shallow(name[len(p) + 1 :])))
+                for p in prefixes
+            )
+            if not ((not prefixes and shallow(name)) or under):
+                continue
+        listed.append(name)
+        parent = name.rpartition(".")[0]
+        if parent and parent not in parents:
+            parents.append(parent)
+    return listed, parents
+
+
+#: ``rcl_interfaces/ParameterType`` codes.
+NOT_SET, BOOL, INTEGER, DOUBLE, STRING = 0, 1, 2, 3, 4
+BOOL_ARRAY, INTEGER_ARRAY, DOUBLE_ARRAY, STRING_ARRAY = 6, 7, 8, 9
+#: ``rcl_interfaces/ParameterType`` codes in words, as ``ros2 param describe`` prints them.
+TYPE_NAMES = {
+    BOOL: "boolean",
+    INTEGER: "integer",
+    DOUBLE: "double",
+    STRING: "string",
+    BOOL_ARRAY: "boolean array",
+    INTEGER_ARRAY: "integer array",
+    DOUBLE_ARRAY: "double array",
+    STRING_ARRAY: "string array",
+}
+
+
+@dataclass(frozen=True)
+class Descriptor:
+    """What ``describe_parameters`` says of one parameter, whichever runtime answered."""
+
+    name: str
+    type: int
+    description: str
+    additional_constraints: str
+    read_only: bool
+
+    @classmethod
+    def of(cls, msg: Any) -> Descriptor:
+        """From an ``rcl_interfaces/ParameterDescriptor`` of either runtime."""
+        return cls(
+            str(msg.name),
+            int(msg.type),
+            str(msg.description),
+            str(msg.additional_constraints),
+            bool(msg.read_only),
+        )
 
 
 class ParameterStore:

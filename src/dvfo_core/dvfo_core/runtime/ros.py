@@ -215,7 +215,9 @@ class RosNode(Node):
         return self._node.create_timer(period_s, self.gated(callback) if managed else callback)
 
     def declare(self, spec: ParamSpec) -> ParamValue:
-        descriptor = ParameterDescriptor(description=spec.description, read_only=spec.read_only)
+        descriptor = ParameterDescriptor(
+            description=spec.description, additional_constraints=spec.constraints, read_only=spec.read_only
+        )
         param = self._node.declare_parameter(spec.name, spec.default, descriptor)
         value = spec.validate(param.value, self.name)
         self._specs[spec.name] = spec

@@ -8,16 +8,24 @@ and :class:`~dvfo_core.runtime.lifecycle_services.LifecycleClient`. Import only 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import rclpy
 from lifecycle_msgs.msg import Transition
 from lifecycle_msgs.srv import ChangeState, GetAvailableTransitions, GetState
 from rcl_interfaces.msg import ParameterType
-from rcl_interfaces.srv import GetParameters, SetParameters
+from rcl_interfaces.srv import (
+    DescribeParameters,
+    GetParameters,
+    GetParameterTypes,
+    ListParameters,
+    SetParameters,
+)
 from rclpy.parameter import Parameter, parameter_value_to_python
 
 from dvfo_core.errors import ConfigError
+from dvfo_core.runtime.params import Descriptor
 from dvfo_core.runtime.ros import init_rclpy, shutdown_rclpy
 
 
@@ -65,6 +73,25 @@ class RosParameterClient(_RosServiceCaller):
         request = SetParameters.Request(parameters=[Parameter(name, value=value).to_parameter_msg()])
         result = self.call(SetParameters, "set_parameters", request).results[0]
         return bool(result.successful), str(result.reason)
+
+    def list_names(self, prefixes: Sequence[str] = (), depth: int = 0) -> tuple[list[str], list[str]]:
+        """``(names, prefixes)`` of the node's parameters (depth 0: every level)."""
+        request = ListParameters.Request(prefixes=list(prefixes), depth=depth)
+        result = self.call(ListParameters, "list_parameters", request).result
+        return list(result.names), list(result.prefixes)
+
+    def describe(self, names: Sequence[str]) -> list[Descriptor]:
+        """The descriptors of ``names`` ([] when one of them is not declared)."""
+        request = DescribeParameters.Request(names=list(names))
+        return [
+            Descriptor.of(d)
+            for d in self.call(DescribeParameters, "describe_parameters", request).descriptors
+        ]
+
+    def types(self, names: Sequence[str]) -> list[int]:
+        """The ``rcl_interfaces/ParameterType`` codes of ``names`` ([] when one is not declared)."""
+        request = GetParameterTypes.Request(names=list(names))
+        return [int(t) for t in self.call(GetParameterTypes, "get_parameter_types", request).types]
 
 
 class RosLifecycleClient(_RosServiceCaller):
