@@ -411,7 +411,9 @@ def summarise(record: dict[str, Any]) -> list[dict[str, Any]]:
     or were answered by the cloud, seconds from its healing to the first answered frame taken after
     it, the measured end-to-end latency (camera stamp -> result at the monitor), the twin's energy
     per frame, and the telemetry's link estimate (medians) over the second half of the fault and
-    from offloading's resumption to the next fault."""
+    from offloading's resumption to the next fault, and the last estimate before the next fault
+    (``settled_*``: where the estimate went once the fault was gone; the median of that short window
+    still holds the estimate's transition)."""
     results, tel = record["results"], record["telemetry"]
     first_on = record["faults"][0]["on_t"] if record["faults"] else record["end_t"]
     spans = [("baseline", record["start_t"], first_on, None)]
@@ -438,6 +440,8 @@ def summarise(record: dict[str, Any]) -> list[dict[str, Any]]:
             "link_rtt_ms": _median([x[1] for x in late]),
             "healed_mbps": _median([x[0] for x in healed]),
             "healed_rtt_ms": _median([x[1] for x in healed]),
+            "settled_mbps": healed[-1][0] if healed else None,
+            "settled_rtt_ms": healed[-1][1] if healed else None,
         })
     return rows
 

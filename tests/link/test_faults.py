@@ -23,8 +23,11 @@ from fault_lab import frames_check, summarise
 pytestmark = pytest.mark.slow
 LAB = Path(__file__).with_name("fault_lab.py")
 #: harsher than the issue's 0.5 Mbps and 200 ms (bench/faults.py runs those): the signal must stand
-#: out of the timing noise of a loaded 2-core machine, where a frame's own scheduling varies by 100s of ms
-FAULTS = "cap:0.1,loss:10,delay:500,cut:5,router"
+#: out of the timing noise of a loaded 2-core machine, where a frame's own scheduling varies by 100s of
+#: ms. Not below 0.2 Mbps: the lab's 4 and 8 KB frames at 2 Hz are 96 kbit/s, and at 0.1 Mbps they queue
+#: behind each other, the queue reads as RTT and hides the size dependence (estimates of 0.3-1.25 Mbps
+#: measured at a 0.1 Mbps cap; 0.28-0.34 at 0.2)
+FAULTS = "cap:0.2,loss:10,delay:500,cut:5,router"
 
 
 @pytest.fixture(scope="module")
@@ -72,15 +75,15 @@ def test_under_ten_percent_loss_tcp_retransmits_and_offloading_goes_on(
 
 
 def test_the_link_estimate_shows_a_rate_limit_and_its_end(rows: dict[str, dict[str, Any]]) -> None:
-    cap = rows["cap:0.1"]
-    assert cap["link_mbps"] < 1.0, f"0.1 Mbps cap, estimated {cap['link_mbps']} Mbps"
-    assert cap["healed_mbps"] > 1.0, f"cap lifted, estimated {cap['healed_mbps']} Mbps"
+    cap = rows["cap:0.2"]
+    assert cap["link_mbps"] < 1.0, f"0.2 Mbps cap, estimated {cap['link_mbps']} Mbps"
+    assert cap["settled_mbps"] > 1.0, f"cap lifted, estimated {cap['settled_mbps']} Mbps"
 
 
 def test_the_link_estimate_shows_added_delay_and_its_end(rows: dict[str, dict[str, Any]]) -> None:
     delay = rows["delay:500"]
     assert delay["link_rtt_ms"] > 250, f"500 ms added, estimated RTT {delay['link_rtt_ms']} ms"
-    assert delay["healed_rtt_ms"] < 250, f"delay removed, estimated RTT {delay['healed_rtt_ms']} ms"
+    assert delay["settled_rtt_ms"] < 250, f"delay removed, estimated RTT {delay['settled_rtt_ms']} ms"
 
 
 def test_the_link_estimate_shows_a_cut_link_as_a_slow_one(rows: dict[str, dict[str, Any]]) -> None:
