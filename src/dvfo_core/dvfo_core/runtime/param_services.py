@@ -38,6 +38,8 @@ SERVICES = {
     "describe_parameters": "rcl_interfaces/srv/DescribeParameters",
     "get_parameter_types": "rcl_interfaces/srv/GetParameterTypes",
 }
+
+
 def to_parameter_value(value: Any) -> Any:
     """A Python value as ``rcl_interfaces/ParameterValue``."""
     pv = message_class("rcl_interfaces/msg/ParameterValue")()
@@ -136,7 +138,7 @@ class ParameterServer:
         spec = self.node.parameters.specs[name]
         return message_class("rcl_interfaces/msg/ParameterDescriptor")(
             name=name,
-            type=to_parameter_value(self.node.param(name)).type,
+            type=self._type(name),
             description=spec.description,
             additional_constraints=spec.constraints,
             read_only=spec.read_only,
@@ -144,7 +146,11 @@ class ParameterServer:
 
     def _types(self, request: Any) -> dict[str, Any]:
         names = self._declared(request.names)
-        return {"types": [to_parameter_value(self.node.param(n)).type for n in names or []]}
+        return {"types": [self._type(n) for n in names or []]}
+
+    def _type(self, name: str) -> int:
+        """The ``ParameterType`` code of a declared parameter's current value."""
+        return int(to_parameter_value(self.node.param(name)).type)
 
 
 class ParameterClient:
